@@ -1,0 +1,239 @@
+"""Stage 1: a scenario file, loaded safely and validated.
+
+The result, `Scenario`, is plain data: names, initial values and each
+thread's source text with the file line it starts on. Nothing here
+understands thread bodies; `compiler` does that. YAML is parsed once into
+nodes so that every later error can name the line of the file it comes from.
+"""
+from __future__ import annotations
+
+import keyword
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError
+from .values import from_yaml
+
+TOP_LEVEL_KEYS = ("name", "description", "shared", "locks", "rlocks", "threads", "checks")
+THREAD_KEYS = ("code", "daemon", "count")
+CHECK_KINDS = ("final", "always")
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSpec:
+    """One thread as written: its body and where that body starts in the file."""
+
+    name: str
+    code: str
+    first_line: int
+    daemon: bool = False
+    preset_locals: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A Python expression over shared variables, and the line it is on."""
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    name: str
+    description: str
+    file: str
+    shared: tuple[tuple[str, Any], ...]
+    locks: tuple[str, ...]
+    rlocks: tuple[str, ...]
+    threads: tuple[ThreadSpec, ...]
+    final_checks: tuple[Check, ...] = ()
+    always_checks: tuple[Check, ...] = ()
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    return parse(text, str(path))
+
+
+def parse(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text; `file` names it in error messages."""
+    root = _compose(text, file)
+    reader = _Reader(file)
+    if not isinstance(root, yaml.MappingNode):
+        raise ScenarioError("a scenario must be a mapping with a 'threads' key", file=file)
+    top = reader.mapping(root, "the scenario")
+    for key, (key_node, _) in top.items():
+        if key not in TOP_LEVEL_KEYS:
+            raise reader.error(key_node, f"unknown key {key!r}; expected one of {', '.join(TOP_LEVEL_KEYS)}")
+    default_name = Path(file).stem if file != "<scenario>" else "scenario"
+    name = str(reader.scalar(top, "name", default_name))
+    description = str(reader.scalar(top, "description", "") or "").strip()
+    shared = _shared(reader, top)
+    locks = reader.name_list(top, "locks")
+    rlocks = reader.name_list(top, "rlocks")
+    threads = _threads(reader, top)
+    final_checks, always_checks = _checks(reader, top)
+    scenario = Scenario(name, description, file, shared, locks, rlocks, threads, final_checks, always_checks)
+    _check_names_unique(reader, root, scenario)
+    return scenario
+
+
+def _compose(text: str, file: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark is not None else 0
+        raise ScenarioError(f"invalid YAML: {problem}", file=file, line=line) from None
+
+
+class _Reader:
+    """Reads composed YAML nodes, turning each surprise into a located error."""
+
+    def __init__(self, file: str):
+        self.file = file
+
+    def error(self, node: yaml.Node, message: str, thread: str = "") -> ScenarioError:
+        return ScenarioError(message, file=self.file, thread=thread, line=node.start_mark.line + 1)
+
+    def value(self, node: yaml.Node) -> Any:
+        loader = yaml.SafeLoader("")
+        try:
+            return loader.construct_document(node)
+        except yaml.YAMLError as exc:
+            raise self.error(node, f"invalid YAML value: {exc}") from None
+        finally:
+            loader.dispose()
+
+    def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        if not isinstance(node, yaml.MappingNode):
+            raise self.error(node, f"{what} must be a mapping")
+        result: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key_node, value_node in node.value:
+            key = str(self.value(key_node))
+            if key in result:
+                raise self.error(key_node, f"{key!r} is given twice in {what}")
+            result[key] = (key_node, value_node)
+        return result
+
+    def scalar(self, top: dict, key: str, default: Any) -> Any:
+        if key not in top:
+            return default
+        return self.value(top[key][1])
+
+    def name_list(self, top: dict, key: str) -> tuple[str, ...]:
+        if key not in top:
+            return ()
+        node = top[key][1]
+        if not isinstance(node, yaml.SequenceNode):
+            raise self.error(node, f"'{key}' must be a list of names, as in {key}: [L]")
+        return tuple(self.identifier(item, f"a name in '{key}'") for item in node.value)
+
+    def identifier(self, node: yaml.Node, what: str) -> str:
+        name = self.value(node)
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise self.error(node, f"{what} must be a Python identifier, not {name!r}")
+        return name
+
+
+def _shared(reader: _Reader, top: dict) -> tuple[tuple[str, Any], ...]:
+    if "shared" not in top:
+        return ()
+    result = []
+    for name, (key_node, value_node) in reader.mapping(top["shared"][1], "'shared'").items():
+        reader.identifier(key_node, "a shared variable")
+        try:
+            result.append((name, from_yaml(reader.value(value_node))))
+        except TypeError as exc:
+            raise reader.error(value_node, f"shared variable {name!r}: {exc}") from None
+    return tuple(result)
+
+
+def _threads(reader: _Reader, top: dict) -> tuple[ThreadSpec, ...]:
+    if "threads" not in top:
+        raise ScenarioError("a scenario needs a 'threads' mapping", file=reader.file)
+    threads: list[ThreadSpec] = []
+    for name, (key_node, body) in reader.mapping(top["threads"][1], "'threads'").items():
+        reader.identifier(key_node, "a thread name")
+        threads.extend(_thread(reader, name, body))
+    if not threads:
+        raise reader.error(top["threads"][1], "'threads' is empty: a scenario needs at least one thread")
+    if all(thread.daemon for thread in threads):
+        raise reader.error(
+            top["threads"][1],
+            "every thread is a daemon: the program would end before any of them runs",
+        )
+    return tuple(threads)
+
+
+def _thread(reader: _Reader, name: str, body: yaml.Node) -> list[ThreadSpec]:
+    if isinstance(body, yaml.ScalarNode):
+        return [ThreadSpec(name, str(reader.value(body)), _first_code_line(body))]
+    options = reader.mapping(body, f"thread {name}")
+    for key, (key_node, _) in options.items():
+        if key not in THREAD_KEYS:
+            raise reader.error(key_node, f"unknown thread option {key!r}; expected one of {', '.join(THREAD_KEYS)}", name)
+    if "code" not in options:
+        raise reader.error(body, "a thread in the long form needs 'code'", name)
+    code_node = options["code"][1]
+    code = reader.value(code_node)
+    if not isinstance(code, str):
+        raise reader.error(code_node, "'code' must be text (use code: | and indent the body)", name)
+    daemon = reader.scalar(options, "daemon", False)
+    if not isinstance(daemon, bool):
+        raise reader.error(options["daemon"][1], "'daemon' must be true or false", name)
+    first_line = _first_code_line(code_node)
+    if "count" not in options:
+        return [ThreadSpec(name, code, first_line, daemon)]
+    count = reader.scalar(options, "count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise reader.error(options["count"][1], "'count' must be a whole number of at least 1", name)
+    return [
+        ThreadSpec(f"{name}{index}", code, first_line, daemon, (("index", index),))
+        for index in range(count)
+    ]
+
+
+def _first_code_line(node: yaml.Node) -> int:
+    """The file line of a code scalar's first line; block scalars start below their `|`."""
+    line = node.start_mark.line + 1
+    return line + 1 if node.style in ("|", ">") else line
+
+
+def _checks(reader: _Reader, top: dict) -> tuple[tuple[Check, ...], tuple[Check, ...]]:
+    if "checks" not in top:
+        return (), ()
+    found: dict[str, list[Check]] = {kind: [] for kind in CHECK_KINDS}
+    for kind, (key_node, items) in reader.mapping(top["checks"][1], "'checks'").items():
+        if kind not in CHECK_KINDS:
+            raise reader.error(key_node, f"unknown check kind {kind!r}; expected final or always")
+        if not isinstance(items, yaml.SequenceNode):
+            raise reader.error(items, f"checks.{kind} must be a list of expressions")
+        for item in items.value:
+            text = reader.value(item)
+            if not isinstance(text, str):
+                raise reader.error(item, f"a check must be an expression in quotes, not {text!r}")
+            found[kind].append(Check(text, item.start_mark.line + 1))
+    return tuple(found["final"]), tuple(found["always"])
+
+
+def _check_names_unique(reader: _Reader, root: yaml.Node, scenario: Scenario) -> None:
+    seen: dict[str, str] = {}
+    kinds = [("shared variable", [name for name, _ in scenario.shared]),
+             ("lock", scenario.locks), ("rlock", scenario.rlocks),
+             ("thread", [thread.name for thread in scenario.threads])]
+    for kind, names in kinds:
+        for name in names:
+            if name in seen:
+                raise reader.error(root, f"the name {name!r} is used for a {seen[name]} and a {kind}")
+            seen[name] = kind
