@@ -1,0 +1,481 @@
+"""Stage 2: a validated `Scenario` compiled into a `Program`.
+
+Each simple statement becomes as many steps as it has accesses to shared
+objects (at least one), in Python's evaluation order: `x = x + 1` is a read
+of x, then a write of x; `a = x + y` reads x into a temp, then reads y and
+sets a. Compound statements compile to tests and resolved jumps. Statement
+handlers are dispatched by node type name, one small method per kind.
+"""
+from __future__ import annotations
+
+import ast
+import textwrap
+from dataclasses import replace
+from typing import Any, Callable
+
+from . import program as p
+from .errors import ScenarioError
+from .expressions import BINARY, BUILTINS, compile_expression, unsupported
+from .scenario import Scenario, ThreadSpec
+
+
+def compile_scenario(scenario: Scenario) -> p.Program:
+    """Compile every thread body and check of a scenario."""
+    names = _Names(scenario)
+    threads = []
+    starts: dict[str, tuple[str, int]] = {}
+    for spec in scenario.threads:
+        try:
+            threads.append(_ThreadCompiler(spec, names, starts).compile())
+        except ScenarioError as exc:
+            raise _located(exc, scenario.file, spec) from None
+    started = set(starts)
+    threads = [replace(thread, starts_running=thread.name not in started) for thread in threads]
+    return p.Program(
+        name=scenario.name,
+        description=scenario.description,
+        file=scenario.file,
+        shared_names=tuple(name for name, _ in scenario.shared),
+        initial_shared=tuple(value for _, value in scenario.shared),
+        primitives=names.primitives,
+        threads=tuple(threads),
+        final_checks=tuple(_check(check, names, scenario.file) for check in scenario.final_checks),
+        always_checks=tuple(_check(check, names, scenario.file) for check in scenario.always_checks),
+    )
+
+
+def _located(exc: ScenarioError, file: str, spec: ThreadSpec) -> ScenarioError:
+    line = spec.first_line + exc.line - 1 if exc.line else spec.first_line
+    return ScenarioError(exc.message, file=file, thread=spec.name, line=line)
+
+
+class _Names:
+    """What each global name of the scenario is: shared variable, primitive or thread."""
+
+    def __init__(self, scenario: Scenario):
+        self.shared = {name: slot for slot, (name, _) in enumerate(scenario.shared)}
+        kinds = [(name, "Lock") for name in scenario.locks] + [(name, "RLock") for name in scenario.rlocks]
+        self.primitives = tuple(p.Primitive(name, kind) for name, kind in kinds)
+        self.primitive_slots = {prim.name: slot for slot, prim in enumerate(self.primitives)}
+        self.threads = {spec.name: index for index, spec in enumerate(scenario.threads)}
+
+    def misuse(self, name: str) -> str | None:
+        """Why `name` cannot be used as a value, if it is a primitive or a thread."""
+        if name in self.primitive_slots:
+            return f"{name} is a lock: use 'with {name}:', {name}.acquire() or {name}.release()"
+        if name in self.threads:
+            return f"{name} is a thread: only {name}.start() and {name}.join() are supported"
+        return None
+
+
+def _check(check: Any, names: _Names, file: str) -> p.Check:
+    """Compile a `checks:` expression; it may name shared variables only."""
+    try:
+        tree = ast.parse(check.text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ScenarioError(f"invalid check {check.text!r}: {exc.msg}", file=file, line=check.line) from None
+
+    def load(node: ast.Name) -> p.Expr:
+        if node.id in names.shared:
+            slot = names.shared[node.id]
+            return lambda loc, sh: sh[slot]
+        raise ScenarioError(f"check {check.text!r} names {node.id!r}, which is not a shared variable")
+
+    try:
+        condition = compile_expression(tree.body, load)
+    except ScenarioError as exc:
+        raise ScenarioError(exc.message, file=file, line=check.line) from None
+    return p.Check(check.text.strip(), check.line, condition)
+
+
+class _Reads:
+    """Hands out the closures for one statement's shared reads, in evaluation order.
+
+    Every read but the statement's last access becomes a `Read` step into a
+    temp slot; when the statement's effect touches nothing shared, its last
+    read happens in the final step itself.
+    """
+
+    def __init__(self, total: int | None = None, merge_last: bool = False, temp_base: int = 0):
+        self.total = total
+        self.merge_last = merge_last
+        self.temp_base = temp_base
+        self.count = 0
+        self.split: list[tuple[str, int, int]] = []  # (name, shared slot, temp slot)
+        self.merged: str | None = None
+
+    def shared(self, name: str, slot: int) -> p.Expr:
+        index = self.count
+        self.count += 1
+        if self.total is None:  # counting pass
+            return lambda loc, sh: None
+        if self.merge_last and index == self.total - 1:
+            self.merged = name
+            return lambda loc, sh: sh[slot]
+        temp = self.temp_base + index
+        self.split.append((name, slot, temp))
+        return lambda loc, sh: loc[temp]
+
+
+# What a statement builder returns: the final instruction's class, its fields,
+# what it does for people, and the shared objects it touches.
+Final = tuple[type, dict, str, tuple[p.Access, ...]]
+
+
+class _Loop:
+    def __init__(self, start: int, with_depth: int):
+        self.start = start
+        self.with_depth = with_depth
+        self.breaks: list[int] = []
+
+
+class _ThreadCompiler:
+    def __init__(self, spec: ThreadSpec, names: _Names, starts: dict[str, tuple[str, int]]):
+        self.spec = spec
+        self.names = names
+        self.starts = starts
+        self.source = textwrap.dedent(spec.code)
+        self.lines = self.source.splitlines()
+        self.code: list[p.Instruction] = []
+        self.loops: list[_Loop] = []
+        self.with_depth = 0
+        self.locals: dict[str, int] = {}
+        self.max_temps = 0
+
+    # -- driver -------------------------------------------------------------
+
+    def compile(self) -> p.ThreadProgram:
+        try:
+            tree = ast.parse(self.source)
+        except SyntaxError as exc:
+            raise ScenarioError(f"syntax error: {exc.msg}", line=exc.lineno or 0) from None
+        if not tree.body:
+            raise ScenarioError("the thread body is empty")
+        preset = dict(self.spec.preset_locals)
+        for name in preset:
+            self.locals[name] = len(self.locals)
+        self._collect_locals(tree)
+        self.loop_slots = len(self.locals)
+        self.temp_base = self.loop_slots + 3 * sum(isinstance(n, ast.For) for n in ast.walk(tree))
+        self.next_loop_slot = self.loop_slots
+        self.block(tree.body)
+        code = self._resolved()
+        initial = [p.UNSET] * (self.temp_base + self.max_temps)
+        for name, value in preset.items():
+            initial[self.locals[name]] = value
+        return p.ThreadProgram(
+            name=self.spec.name, daemon=self.spec.daemon, starts_running=True, code=code,
+            local_names=tuple(self.locals), initial_locals=tuple(initial),
+            first_line=self.spec.first_line,
+        )
+
+    def _collect_locals(self, tree: ast.Module) -> None:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                if node.id not in self.names.shared and node.id not in self.locals:
+                    reason = self.names.misuse(node.id)
+                    if reason:
+                        raise unsupported(node, f"cannot assign to {node.id}: {reason}")
+                    self.locals[node.id] = len(self.locals)
+
+    def _resolved(self) -> tuple[p.Instruction, ...]:
+        """Point every jump target straight at the instruction that runs, or DONE."""
+        end = len(self.code)
+
+        def target(pc: int) -> int:
+            while pc < end and isinstance(self.code[pc], p.Jump):
+                pc = self.code[pc].next
+            return p.DONE if pc >= end else pc
+
+        resolved = []
+        for instr in self.code:
+            changes = {"next": target(instr.next)}
+            if isinstance(instr, p.Test):
+                changes["orelse"] = target(instr.orelse)
+            if isinstance(instr, p.ForIter):
+                changes["exit"] = target(instr.exit)
+            resolved.append(replace(instr, **changes))
+        return tuple(resolved)
+
+    # -- emitting -----------------------------------------------------------
+
+    def emit(self, cls: type, node: ast.AST, action: str, **fields: Any) -> int:
+        pc = len(self.code)
+        fields.setdefault("next", pc + 1)
+        line = self.spec.first_line + node.lineno - 1
+        self.code.append(cls(line=line, text=self.text(node), action=action, **fields))
+        return pc
+
+    def patch(self, pc: int, **fields: Any) -> None:
+        self.code[pc] = replace(self.code[pc], **fields)
+
+    def text(self, node: ast.AST) -> str:
+        if isinstance(node, (ast.If, ast.While, ast.For, ast.With)):
+            return self.lines[node.lineno - 1].strip()
+        segment = ast.get_source_segment(self.source, node) or self.lines[node.lineno - 1]
+        return " ".join(segment.split())
+
+    def statement(self, node: ast.AST, build: Callable[[Callable], Final], merge_last: bool = True) -> int:
+        """Emit one simple statement: a `Read` per split-off read, then its final step."""
+        counting = _Reads()
+        *_, effect_accesses = build(self.loader(counting))
+        merge = merge_last and not effect_accesses
+        reads = _Reads(counting.count, merge, self.temp_base)
+        cls, fields, effect, accesses = build(self.loader(reads))
+        self.max_temps = max(self.max_temps, len(reads.split))
+        for name, slot, temp in reads.split:
+            self.emit(p.Read, node, f"read {name}", accesses=(p.Access("read", name),), variable=slot, temp=temp)
+        if reads.merged:
+            accesses = (p.Access("read", reads.merged),) + accesses
+            effect = f"read {reads.merged}" + (f", {effect}" if effect else "")
+        clear = tuple(temp for _, _, temp in reads.split)
+        return self.emit(cls, node, effect or "local step", accesses=accesses, clear=clear, **fields)
+
+    def loader(self, reads: _Reads) -> Callable[[ast.Name], p.Expr]:
+        def load(node: ast.Name) -> p.Expr:
+            name = node.id
+            if name in self.locals:
+                return _load_local(name, self.locals[name])
+            if name in self.names.shared:
+                return reads.shared(name, self.names.shared[name])
+            reason = self.names.misuse(name)
+            if reason:
+                raise unsupported(node, reason)
+            if name in BUILTINS:
+                raise unsupported(node, f"{name} can only be called, as in {name}(...)")
+            raise unsupported(node, f"unknown name {name!r}: declare it under 'shared:' or assign it first")
+        return load
+
+    def expr(self, load: Callable, node: ast.expr) -> p.Expr:
+        return compile_expression(node, load)
+
+    # -- statements ---------------------------------------------------------
+
+    def block(self, body: list[ast.stmt]) -> None:
+        for node in body:
+            handler = getattr(self, "stmt_" + type(node).__name__, None)
+            if handler is None:
+                raise unsupported(node, f"unsupported statement: {self.text(node)}")
+            handler(node)
+
+    def stmt_Assign(self, node: ast.Assign) -> None:
+        if len(node.targets) != 1:
+            raise unsupported(node, "assign one target at a time (a = b = 0 is not supported)")
+        target = node.targets[0]
+        if isinstance(target, ast.Name):
+            self.statement(node, lambda load: self.set_name(target.id, self.expr(load, node.value)))
+        elif isinstance(target, ast.Subscript):
+            self.set_item(node, target, lambda load: self.expr(load, node.value))
+        else:
+            raise unsupported(node, "unsupported assignment target: assign to a name or a shared list item")
+
+    def set_name(self, name: str, value: p.Expr) -> Final:
+        if name in self.names.shared:
+            return p.SetShared, {"variable": self.names.shared[name], "value": value}, f"write {name}", (p.Access("write", name),)
+        return p.SetLocal, {"slot": self.locals[name], "value": value}, f"set {name}", ()
+
+    def set_item(self, node: ast.stmt, target: ast.Subscript, value: Callable, old: Callable | None = None) -> None:
+        if not isinstance(target.value, ast.Name) or target.value.id not in self.names.shared:
+            raise unsupported(node, "item assignment is supported on shared lists only")
+        name = target.value.id
+
+        def build(load: Callable) -> Final:
+            if old is None:
+                new, index = value(load), self.expr(load, target.slice)
+            else:  # xs[i] += v: Python reads xs[i] before it evaluates v
+                current = self.expr(load, target)
+                index = self.expr(load, target.slice)
+                new = old(current, value(load))
+            return p.SetItem, {"variable": self.names.shared[name], "index": index, "value": new}, f"write {name}", (p.Access("write", name),)
+
+        self.statement(node, build)
+
+    def stmt_AugAssign(self, node: ast.AugAssign) -> None:
+        op = BINARY.get(type(node.op))
+        if op is None:
+            raise unsupported(node, f"unsupported operator in {self.text(node)}")
+
+        def combine(current: p.Expr, value: p.Expr) -> p.Expr:
+            return lambda loc, sh: op(current(loc, sh), value(loc, sh))
+
+        target = node.target
+        if isinstance(target, ast.Name):
+            def build(load: Callable) -> Final:
+                current = load(ast.Name(id=target.id, ctx=ast.Load(), lineno=node.lineno))
+                return self.set_name(target.id, combine(current, self.expr(load, node.value)))
+            self.statement(node, build)
+        elif isinstance(target, ast.Subscript):
+            self.set_item(node, target, lambda load: self.expr(load, node.value), old=combine)
+        else:
+            raise unsupported(node, "unsupported assignment target")
+
+    def stmt_Expr(self, node: ast.Expr) -> None:
+        call = node.value
+        if not isinstance(call, ast.Call):
+            raise unsupported(node, f"unsupported statement: {self.text(node)} (an expression on its own does nothing)")
+        if isinstance(call.func, ast.Name) and call.func.id == "print":
+            return self.print_call(node, call)
+        if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
+            owner, method = call.func.value.id, call.func.attr
+            if owner in self.names.primitive_slots:
+                return self.lock_call(node, call, owner, method)
+            if owner in self.names.threads:
+                return self.thread_call(node, call, owner, method)
+            if owner in self.names.shared and method == "append":
+                return self.append_call(node, call, owner)
+        raise unsupported(node, f"unsupported call: {self.text(node)}")
+
+    def print_call(self, node: ast.Expr, call: ast.Call) -> None:
+        if any(kw.arg != "sep" for kw in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
+            raise unsupported(node, "print() supports positional arguments and sep= only")
+
+        def build(load: Callable) -> Final:
+            args = tuple(self.expr(load, arg) for arg in call.args)
+            sep = self.expr(load, call.keywords[0].value) if call.keywords else None
+            return p.Print, {"args": args, "sep": sep}, "print", (p.Access("print", "output"),)
+
+        self.statement(node, build)
+
+    def append_call(self, node: ast.Expr, call: ast.Call, name: str) -> None:
+        if len(call.args) != 1 or call.keywords:
+            raise unsupported(node, f"{name}.append() takes one argument")
+
+        def build(load: Callable) -> Final:
+            value = self.expr(load, call.args[0])
+            return p.Append, {"variable": self.names.shared[name], "value": value}, f"write {name}", (p.Access("write", name),)
+
+        self.statement(node, build)
+
+    def lock_call(self, node: ast.Expr, call: ast.Call, name: str, method: str) -> None:
+        if method not in ("acquire", "release"):
+            raise unsupported(node, f"unsupported lock method {name}.{method}()")
+        if call.args or call.keywords:
+            raise unsupported(node, f"{name}.{method}() takes no arguments here")
+        cls = p.Acquire if method == "acquire" else p.Release
+        slot = self.names.primitive_slots[name]
+        self.emit(cls, node, f"{method} {name}", accesses=(p.Access(method, name),), primitive=slot)
+
+    def thread_call(self, node: ast.Expr, call: ast.Call, name: str, method: str) -> None:
+        if method not in ("start", "join"):
+            raise unsupported(node, f"unsupported thread method {name}.{method}()")
+        if call.args or call.keywords:
+            raise unsupported(node, f"{name}.{method}() takes no arguments here")
+        if name == self.spec.name:
+            raise unsupported(node, f"a thread cannot {method} itself")
+        if method == "start":
+            if name in self.starts:
+                thread, line = self.starts[name]
+                raise unsupported(node, f"thread {name} is started twice (also by {thread}); a thread can only be started once")
+            self.starts[name] = (self.spec.name, node.lineno)
+        cls = p.Start if method == "start" else p.Join
+        self.emit(cls, node, f"{method} {name}", accesses=(p.Access(method, name),), thread=self.names.threads[name])
+
+    def stmt_If(self, node: ast.If) -> None:
+        test = self.statement(node, lambda load: (p.Test, {"condition": self.expr(load, node.test)}, "test", ()))
+        self.block(node.body)
+        if node.orelse:
+            skip = self.emit(p.Jump, node, "jump")
+            self.patch(test, orelse=len(self.code))
+            self.block(node.orelse)
+            self.patch(skip, next=len(self.code))
+        else:
+            self.patch(test, orelse=len(self.code))
+
+    def stmt_While(self, node: ast.While) -> None:
+        if node.orelse:
+            raise unsupported(node, "while ... else is not supported")
+        start = len(self.code)
+        test = self.statement(node, lambda load: (p.Test, {"condition": self.expr(load, node.test)}, "test", ()))
+        self.loop_body(node, start, node.body)
+        self.patch(test, orelse=len(self.code))
+
+    def loop_body(self, node: ast.stmt, start: int, body: list[ast.stmt]) -> None:
+        loop = _Loop(start, self.with_depth)
+        self.loops.append(loop)
+        self.block(body)
+        self.loops.pop()
+        self.emit(p.Jump, node, "jump", next=start)
+        for pc in loop.breaks:
+            self.patch(pc, next=len(self.code))
+
+    def stmt_For(self, node: ast.For) -> None:
+        if node.orelse:
+            raise unsupported(node, "for ... else is not supported")
+        call = node.iter
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"
+                and 1 <= len(call.args) <= 3 and not call.keywords):
+            raise unsupported(node, "only 'for NAME in range(...)' loops are supported")
+        if not isinstance(node.target, ast.Name) or node.target.id not in self.locals:
+            raise unsupported(node, "the loop variable must be a local name")
+        counter = self.next_loop_slot
+        self.next_loop_slot += 3
+
+        def build(load: Callable) -> Final:
+            args = [self.expr(load, arg) for arg in call.args]
+            if len(args) == 1:
+                args = [lambda loc, sh: 0, args[0]]
+            if len(args) == 2:
+                args.append(lambda loc, sh: 1)
+            return p.ForInit, {"start": args[0], "stop": args[1], "step": args[2], "counter": counter}, "enter loop", ()
+
+        self.statement(node, build, merge_last=False)
+        head = self.emit(p.ForIter, node, "next iteration", variable=self.locals[node.target.id], counter=counter)
+        self.loop_body(node, head, node.body)
+        self.patch(head, exit=len(self.code))
+
+    def stmt_With(self, node: ast.With) -> None:
+        names = []
+        for item in node.items:
+            lock = item.context_expr
+            if item.optional_vars is not None or not isinstance(lock, ast.Name) or lock.id not in self.names.primitive_slots:
+                raise unsupported(node, "with supports declared locks only, as in 'with L:'")
+            names.append(lock.id)
+        for name in names:
+            slot = self.names.primitive_slots[name]
+            self.emit(p.Acquire, node, f"acquire {name}", accesses=(p.Access("acquire", name),), primitive=slot)
+        self.with_depth += 1
+        self.block(node.body)
+        self.with_depth -= 1
+        for name in reversed(names):
+            slot = self.names.primitive_slots[name]
+            self.emit(p.Release, node, f"release {name}", accesses=(p.Access("release", name),), primitive=slot)
+
+    def stmt_Assert(self, node: ast.Assert) -> None:
+        def build(load: Callable) -> Final:
+            condition = self.expr(load, node.test)
+            message = self.expr(load, node.msg) if node.msg is not None else None
+            return p.Assert, {"condition": condition, "message": message}, "assert", ()
+        self.statement(node, build)
+
+    def stmt_Pass(self, node: ast.Pass) -> None:
+        self.emit(p.Nop, node, "pass")
+
+    def stmt_Break(self, node: ast.Break) -> None:
+        loop = self.innermost_loop(node, "break")
+        loop.breaks.append(self.emit(p.Nop, node, "break"))
+
+    def stmt_Continue(self, node: ast.Continue) -> None:
+        loop = self.innermost_loop(node, "continue")
+        self.emit(p.Nop, node, "continue", next=loop.start)
+
+    def innermost_loop(self, node: ast.stmt, word: str) -> _Loop:
+        if not self.loops:
+            raise unsupported(node, f"'{word}' outside a loop")
+        loop = self.loops[-1]
+        if loop.with_depth != self.with_depth:
+            raise unsupported(node, f"'{word}' out of a 'with' block is not supported")
+        return loop
+
+    def stmt_Global(self, node: ast.Global) -> None:
+        for name in node.names:
+            if name not in self.names.shared:
+                raise unsupported(node, f"global {name}: {name!r} is not declared under 'shared:'")
+
+
+def _load_local(name: str, slot: int) -> p.Expr:
+    def load(loc: tuple, sh: tuple) -> Any:
+        value = loc[slot]
+        if value is p.UNSET:
+            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+        return value
+    return load

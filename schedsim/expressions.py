@@ -1,0 +1,185 @@
+"""Python expressions of a thread body, compiled into closures.
+
+`compile_expression(node, load)` turns an `ast` expression into a function
+`fn(locals, shared)`. Names are resolved by the caller's `load`, which is
+called once per name occurrence in Python's evaluation order: that is how the
+compiler decides which shared reads become steps of their own. Nothing is
+ever passed to `eval`.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+from typing import Any, Callable
+
+from .errors import ScenarioError
+from .program import Expr
+from .values import ListValue
+
+Load = Callable[[ast.Name], Expr]
+
+BINARY = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+    ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+}
+UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert}
+COMPARE = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt, ast.LtE: operator.le,
+    ast.Gt: operator.gt, ast.GtE: operator.ge, ast.Is: operator.is_, ast.IsNot: operator.is_not,
+    ast.In: lambda a, b: a in b, ast.NotIn: lambda a, b: a not in b,
+}
+
+
+def _sorted(items: Any) -> ListValue:
+    return ListValue(sorted(items))
+
+
+BUILTINS: dict[str, Callable] = {
+    "len": len, "min": min, "max": max, "abs": abs, "str": str, "int": int,
+    "bool": bool, "sum": sum, "sorted": _sorted,
+}
+
+
+def unsupported(node: ast.AST, what: str) -> ScenarioError:
+    return ScenarioError(what, line=getattr(node, "lineno", 0))
+
+
+def compile_expression(node: ast.expr, load: Load) -> Expr:
+    """Compile `node`; `load` supplies the closure for each name occurrence."""
+    handler = _HANDLERS.get(type(node))
+    if handler is None:
+        raise unsupported(node, f"unsupported expression: {ast.unparse(node)}")
+    return handler(node, load)
+
+
+def _constant(node: ast.Constant, load: Load) -> Expr:
+    value = node.value
+    if not isinstance(value, (int, float, str, bool, type(None))):
+        raise unsupported(node, f"unsupported constant {value!r}")
+    return lambda loc, sh: value
+
+
+def _name(node: ast.Name, load: Load) -> Expr:
+    return load(node)
+
+
+def _binop(node: ast.BinOp, load: Load) -> Expr:
+    op = BINARY.get(type(node.op))
+    if op is None:
+        raise unsupported(node, f"unsupported operator in {ast.unparse(node)}")
+    left = compile_expression(node.left, load)
+    right = compile_expression(node.right, load)
+    return lambda loc, sh: op(left(loc, sh), right(loc, sh))
+
+
+def _unaryop(node: ast.UnaryOp, load: Load) -> Expr:
+    op = UNARY[type(node.op)]
+    operand = compile_expression(node.operand, load)
+    return lambda loc, sh: op(operand(loc, sh))
+
+
+def _boolop(node: ast.BoolOp, load: Load) -> Expr:
+    parts = [compile_expression(value, load) for value in node.values]
+    if isinstance(node.op, ast.And):
+        def evaluate_and(loc: tuple, sh: tuple) -> Any:
+            for part in parts:
+                value = part(loc, sh)
+                if not value:
+                    return value
+            return value
+        return evaluate_and
+
+    def evaluate_or(loc: tuple, sh: tuple) -> Any:
+        for part in parts:
+            value = part(loc, sh)
+            if value:
+                return value
+        return value
+    return evaluate_or
+
+
+def _compare(node: ast.Compare, load: Load) -> Expr:
+    first = compile_expression(node.left, load)
+    ops = [COMPARE[type(op)] for op in node.ops]
+    rest = [compile_expression(value, load) for value in node.comparators]
+    if len(ops) == 1:
+        op, second = ops[0], rest[0]
+        return lambda loc, sh: op(first(loc, sh), second(loc, sh))
+
+    def chained(loc: tuple, sh: tuple) -> bool:
+        left = first(loc, sh)
+        for op, part in zip(ops, rest):
+            right = part(loc, sh)
+            if not op(left, right):
+                return False
+            left = right
+        return True
+    return chained
+
+
+def _ifexp(node: ast.IfExp, load: Load) -> Expr:
+    test = compile_expression(node.test, load)
+    body = compile_expression(node.body, load)
+    orelse = compile_expression(node.orelse, load)
+    return lambda loc, sh: body(loc, sh) if test(loc, sh) else orelse(loc, sh)
+
+
+def _list(node: ast.List, load: Load) -> Expr:
+    if any(isinstance(item, ast.Starred) for item in node.elts):
+        raise unsupported(node, "unsupported: * inside a list display")
+    items = [compile_expression(item, load) for item in node.elts]
+    return lambda loc, sh: ListValue(item(loc, sh) for item in items)
+
+
+def _subscript(node: ast.Subscript, load: Load) -> Expr:
+    value = compile_expression(node.value, load)
+    if isinstance(node.slice, ast.Slice):
+        parts = [node.slice.lower, node.slice.upper, node.slice.step]
+        bounds = [None if part is None else compile_expression(part, load) for part in parts]
+
+        def sliced(loc: tuple, sh: tuple) -> Any:
+            low, high, step = (None if b is None else b(loc, sh) for b in bounds)
+            return value(loc, sh)[low:high:step]
+        return sliced
+    index = compile_expression(node.slice, load)
+    return lambda loc, sh: value(loc, sh)[index(loc, sh)]
+
+
+def _call(node: ast.Call, load: Load) -> Expr:
+    if not isinstance(node.func, ast.Name) or node.func.id not in BUILTINS:
+        raise unsupported(
+            node, f"unsupported call {ast.unparse(node.func)}(); expressions may call "
+            + ", ".join(sorted(BUILTINS))
+        )
+    if node.keywords or any(isinstance(arg, ast.Starred) for arg in node.args):
+        raise unsupported(node, f"unsupported arguments in {ast.unparse(node)}")
+    function = BUILTINS[node.func.id]
+    args = [compile_expression(arg, load) for arg in node.args]
+    return lambda loc, sh: function(*(arg(loc, sh) for arg in args))
+
+
+def _joinedstr(node: ast.JoinedStr, load: Load) -> Expr:
+    parts = [compile_expression(value, load) for value in node.values]
+    return lambda loc, sh: "".join(part(loc, sh) for part in parts)
+
+
+CONVERSIONS = {-1: lambda v: v, ord("s"): str, ord("r"): repr, ord("a"): ascii}
+
+
+def _formattedvalue(node: ast.FormattedValue, load: Load) -> Expr:
+    value = compile_expression(node.value, load)
+    convert = CONVERSIONS[node.conversion]
+    spec = compile_expression(node.format_spec, load) if node.format_spec else None
+    if spec is None:
+        return lambda loc, sh: format(convert(value(loc, sh)))
+    return lambda loc, sh: format(convert(value(loc, sh)), spec(loc, sh))
+
+
+_HANDLERS = {
+    ast.Constant: _constant, ast.Name: _name, ast.BinOp: _binop, ast.UnaryOp: _unaryop,
+    ast.BoolOp: _boolop, ast.Compare: _compare, ast.IfExp: _ifexp, ast.List: _list,
+    ast.Subscript: _subscript, ast.Call: _call, ast.JoinedStr: _joinedstr,
+    ast.FormattedValue: _formattedvalue,
+}

@@ -1,0 +1,223 @@
+"""Stage 2 output: a compiled program, the data the step function runs.
+
+Each thread's body is a flat tuple of `Instruction`s. Every instruction except
+the two `for`-loop helpers is exactly one step (one scheduling point) and
+touches at most one shared object, so a statement such as `x = x + 1` is a
+`Read` followed by a `SetShared`. Expressions are closures `fn(locals,
+shared)` built by `expressions`; a read that was split off into an earlier
+step is taken from a temporary local slot.
+
+Control flow is resolved at compile time: `next` and the branch targets point
+straight at the instruction that runs next, or at `DONE`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+Expr = Callable[[tuple, tuple], Any]
+
+DONE = -2  # the pc of a thread that has finished
+NEW = -1   # the pc of a thread that some body starts and that has not started yet
+
+
+class Unset:
+    """The value of a local that has not been assigned yet."""
+
+    _instance = None
+
+    def __new__(cls) -> "Unset":
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "<unset>"
+
+    def __reduce__(self):  # stays a singleton when states cross process boundaries
+        return (Unset, ())
+
+
+UNSET = Unset()
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """One access to a shared object: a variable, a primitive, or the output."""
+
+    kind: str    # "read", "write", "acquire", "release", "print", "start", "join"
+    target: str  # the variable, primitive or thread name ("output" for print)
+
+
+@dataclass(frozen=True, slots=True)
+class Instruction:
+    line: int          # line in the scenario file
+    text: str          # the statement, as written
+    action: str        # what this step does, for people: "read x", "write x", ...
+    next: int          # pc that follows (DONE at the end of the body)
+    accesses: tuple[Access, ...] = ()
+    clear: tuple[int, ...] = field(default=(), kw_only=True)  # temp slots freed after the step
+
+    silent = False     # True for the bookkeeping of `for` loops: not a step
+    blocking = False   # True where the step may have to wait (acquire, join)
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Instruction):
+    """Copy a shared variable into a temp: the first part of a split statement."""
+
+    variable: int = 0
+    temp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SetLocal(Instruction):
+    slot: int = 0
+    value: Expr = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetShared(Instruction):
+    variable: int = 0
+    value: Expr = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetItem(Instruction):
+    """`xs[index] = value` on a shared list."""
+
+    variable: int = 0
+    index: Expr = None
+    value: Expr = None
+
+
+@dataclass(frozen=True, slots=True)
+class Append(Instruction):
+    """`xs.append(value)` on a shared list: list.append is atomic in CPython."""
+
+    variable: int = 0
+    value: Expr = None
+
+
+@dataclass(frozen=True, slots=True)
+class Print(Instruction):
+    args: tuple[Expr, ...] = ()
+    sep: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Test(Instruction):
+    """The test of an `if` or `while`: go to `next` if true, else to `orelse`."""
+
+    condition: Expr = None
+    orelse: int = DONE
+
+
+@dataclass(frozen=True, slots=True)
+class Assert(Instruction):
+    condition: Expr = None
+    message: Expr | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Nop(Instruction):
+    """`pass`, `break`, `continue`: a step that changes nothing but the pc."""
+
+
+@dataclass(frozen=True, slots=True)
+class Acquire(Instruction):
+    primitive: int = 0
+    blocking = True
+
+
+@dataclass(frozen=True, slots=True)
+class Release(Instruction):
+    primitive: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Start(Instruction):
+    thread: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Join(Instruction):
+    thread: int = 0
+    blocking = True
+
+
+@dataclass(frozen=True, slots=True)
+class ForInit(Instruction):
+    """Silent: evaluate range(start, stop, step) into the loop's hidden slots."""
+
+    start: Expr = None
+    stop: Expr = None
+    step: Expr = None
+    counter: int = 0  # hidden slots: counter, counter + 1 (stop), counter + 2 (step)
+    silent = True
+
+
+@dataclass(frozen=True, slots=True)
+class ForIter(Instruction):
+    """Silent: bind the loop variable to the next number, or leave the loop."""
+
+    variable: int = 0
+    counter: int = 0
+    exit: int = DONE
+    silent = True
+
+
+@dataclass(frozen=True, slots=True)
+class Jump(Instruction):
+    """Silent placeholder used while compiling; resolved away before running."""
+
+    silent = True
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """A compiled `checks:` entry, evaluated over the shared variables."""
+
+    text: str
+    line: int
+    condition: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Primitive:
+    name: str
+    kind: str  # "Lock" or "RLock"
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadProgram:
+    name: str
+    daemon: bool
+    starts_running: bool            # False when some body starts it with T.start()
+    code: tuple[Instruction, ...]
+    local_names: tuple[str, ...]    # names of the user-visible local slots
+    initial_locals: tuple           # user locals, loop counters and temps
+    first_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    name: str
+    description: str
+    file: str
+    shared_names: tuple[str, ...]
+    initial_shared: tuple
+    primitives: tuple[Primitive, ...]
+    threads: tuple[ThreadProgram, ...]
+    final_checks: tuple[Check, ...] = ()
+    always_checks: tuple[Check, ...] = ()
+
+    @property
+    def thread_names(self) -> tuple[str, ...]:
+        return tuple(thread.name for thread in self.threads)
+
+    def thread_index(self, name: str) -> int:
+        for index, thread in enumerate(self.threads):
+            if thread.name == name:
+                return index
+        raise KeyError(name)
