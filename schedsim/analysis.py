@@ -1,0 +1,252 @@
+"""Stage 5: what the state graph says, computed on the graph itself.
+
+Interleavings are paths from the initial state to a state with no step left.
+They are counted by dynamic programming in topological order (exact Python
+ints, never listing paths); the chance of each end under a scheduler that
+picks uniformly among runnable threads flows along the same order as exact
+fractions. Where the graph has cycles (a `while` that can spin), each
+strongly connected component is solved exactly as an absorbing Markov chain:
+the counts through it are infinite, the probabilities still exact.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import networkx as nx
+
+from . import program as p
+from .explorer import Exploration, schedule_to
+from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, runnable, status, step, waiting_for
+
+
+class Infinite:
+    """The count of interleavings through a cycle."""
+
+    def __repr__(self) -> str:
+        return "infinite"
+
+
+INFINITE = Infinite()
+STATUS_ORDER = {FINISHED: 0, VIOLATION: 1, DEADLOCK: 2, ERROR: 3}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One way a run can end, with how many interleavings end that way."""
+
+    status: str
+    final: tuple                 # the shared variables at the end
+    output: tuple[str, ...]
+    message: str | None          # the failed check, the error, or who waits for what
+    interleavings: int | Infinite
+    probability: Fraction
+    schedule: tuple[str, ...]    # a shortest schedule that ends this way
+    states: int                  # how many distinct end states share this outcome
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A `while` loop that can spin: its test lies on a cycle of the graph."""
+
+    thread: str
+    line: int
+    text: str
+
+
+@dataclass
+class Analysis:
+    outcomes: list[Outcome]
+    interleavings: int | Infinite
+    loops: list[Loop] = field(default_factory=list)
+    never_ends: Fraction = Fraction(0)   # chance that a run spins forever
+    unexplored: Fraction = Fraction(0)   # chance of reaching a state left unexpanded
+    deadlock_states: int = 0
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.status != FINISHED]
+
+
+def analyse(exploration: Exploration) -> Analysis:
+    """Outcomes, exact counts and probabilities, and spinning loops of a state graph."""
+    graph = exploration.graph
+    frontier = set(exploration.frontier)
+    flow = _Flow(exploration, frontier)
+    loops: list[Loop] = []
+    try:
+        order = list(nx.topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        order = None
+    if order is not None:
+        for node in order:
+            flow.through_node(node)
+    else:
+        condensed = nx.condensation(graph)
+        for component in nx.topological_sort(condensed):
+            members = condensed.nodes[component]["members"]
+            if len(members) == 1 and not _has_self_loop(graph, next(iter(members))):
+                flow.through_node(next(iter(members)))
+            else:
+                flow.through_cycle(members)
+                loops.extend(_spinning_loops(exploration, members))
+    outcomes = _outcomes(exploration, flow, frontier)
+    total = _sum_counts(outcome.interleavings for outcome in outcomes)
+    if flow.never_ends or order is None:
+        total = INFINITE
+    deadlock_states = sum(1 for node in flow.ends if status(exploration.program, node) == DEADLOCK)
+    return Analysis(outcomes, total, sorted(set(loops), key=lambda l: (l.thread, l.line)),
+                    flow.never_ends, flow.unexplored, deadlock_states)
+
+
+def _has_self_loop(graph: nx.DiGraph, node: State) -> bool:
+    return graph.has_edge(node, node)
+
+
+def _add(a: Any, b: Any) -> Any:
+    if a is INFINITE or b is INFINITE:
+        return INFINITE
+    return a + b
+
+
+def _sum_counts(counts: Any) -> int | Infinite:
+    total: int | Infinite = 0
+    for count in counts:
+        total = _add(total, count)
+    return total
+
+
+class _Flow:
+    """Path counts and probability mass, pushed from the initial state to the ends."""
+
+    def __init__(self, exploration: Exploration, frontier: set):
+        self.graph = exploration.graph
+        self.frontier = frontier
+        self.counts: dict[State, Any] = {exploration.initial: 1}
+        self.mass: dict[State, Fraction] = {exploration.initial: Fraction(1)}
+        self.ends: dict[State, tuple[Any, Fraction]] = {}
+        self.never_ends = Fraction(0)
+        self.unexplored = Fraction(0)
+
+    def _arrive(self, node: State, count: Any, mass: Fraction) -> None:
+        self.counts[node] = _add(self.counts.get(node, 0), count)
+        self.mass[node] = self.mass.get(node, 0) + mass
+
+    def through_node(self, node: State) -> None:
+        count = self.counts.pop(node, 0)
+        mass = self.mass.pop(node, Fraction(0))
+        successors = self.graph.adj[node]
+        if not successors:
+            if node in self.frontier:
+                self.unexplored += mass
+            else:
+                self.ends[node] = (count, mass)
+            return
+        share = mass / len(successors)
+        for successor in successors:
+            self._arrive(successor, count, share)
+
+    def through_cycle(self, members: set) -> None:
+        """Every path into a cycle can go round it any number of times."""
+        inflow = {node: self.mass.pop(node, Fraction(0)) for node in members}
+        for node in members:
+            self.counts.pop(node, None)
+        visits = _expected_visits(self.graph, members, inflow)
+        leaves = False
+        for node in members:
+            successors = self.graph.adj[node]
+            for successor in successors:
+                if successor not in members:
+                    leaves = True
+                    self._arrive(successor, INFINITE, visits[node] / len(successors))
+        if not leaves:
+            self.never_ends += sum(inflow.values(), Fraction(0))
+
+
+def _expected_visits(graph: nx.DiGraph, members: set, inflow: dict) -> dict:
+    """Solve visits[v] = inflow[v] + sum(visits[u] / outdegree(u)) over edges u->v inside.
+
+    Exact Gauss-Jordan elimination over sparse rows of fractions. A closed
+    component (no edge leaves it) has no finite solution and is skipped.
+    """
+    nodes = list(members)  # any order: the arithmetic is exact
+    index = {node: i for i, node in enumerate(nodes)}
+    if not any(successor not in members for node in nodes for successor in graph.adj[node]):
+        return {node: Fraction(0) for node in nodes}
+    rows: list[dict[int, Fraction]] = [{i: Fraction(1)} for i in range(len(nodes))]
+    rhs = [inflow[node] for node in nodes]
+    for node in nodes:
+        successors = graph.adj[node]
+        for successor in successors:
+            if successor in index:
+                row = rows[index[successor]]
+                column = index[node]
+                row[column] = row.get(column, Fraction(0)) - Fraction(1, len(successors))
+    for pivot in range(len(nodes)):
+        pivot_row = rows[pivot]
+        factor = pivot_row[pivot]
+        for column in pivot_row:
+            pivot_row[column] /= factor
+        rhs[pivot] /= factor
+        for other in range(len(nodes)):
+            if other == pivot:
+                continue
+            weight = rows[other].get(pivot)
+            if not weight:
+                continue
+            for column, value in pivot_row.items():
+                rows[other][column] = rows[other].get(column, Fraction(0)) - weight * value
+            rhs[other] -= weight * rhs[pivot]
+    return {node: rhs[index[node]] for node in nodes}
+
+
+def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
+    """The `while` tests that some step inside the cycle runs."""
+    program = exploration.program
+    loops = []
+    for node in members:
+        for tid in runnable(program, node):
+            pc = node.threads[tid][0]
+            instr = program.threads[tid].code[pc]
+            if isinstance(instr, p.Test) and instr.text.startswith("while") and step(program, node, tid) in members:
+                loops.append(Loop(program.threads[tid].name, instr.line, instr.text))
+    return loops
+
+
+def _outcomes(exploration: Exploration, flow: _Flow, frontier: set) -> list[Outcome]:
+    program = exploration.program
+    groups: dict[tuple, list] = {}
+    for node in exploration.graph:  # insertion order is BFS order: first found is nearest
+        if node not in flow.ends:
+            continue
+        key = _outcome_key(exploration, node)
+        count, mass = flow.ends[node]
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [node, count, mass, 1]
+        else:
+            group[1] = _add(group[1], count)
+            group[2] += mass
+            group[3] += 1
+    outcomes = []
+    for position, ((kind, final, output, message), (nearest, count, mass, states)) in enumerate(groups.items()):
+        schedule = schedule_to(exploration, nearest)
+        outcomes.append((STATUS_ORDER[kind], -mass, position,
+                         Outcome(kind, final, output, message, count, mass, schedule, states)))
+    return [outcome for *_, outcome in sorted(outcomes, key=lambda item: item[:3])]
+
+
+def _outcome_key(exploration: Exploration, node: State) -> tuple:
+    program = exploration.program
+    kind = status(program, node)
+    if node.fault is not None:
+        message = node.fault[1]
+    elif kind == DEADLOCK:
+        message = "; ".join(
+            f"{thread.name} {waiting_for(program, node, tid)}"
+            for tid, thread in enumerate(program.threads) if node.threads[tid][0] >= 0
+        )
+    else:
+        message = None
+    return (kind, node.shared, node.output, message)
