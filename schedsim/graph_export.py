@@ -1,0 +1,79 @@
+"""Writing the state graph for other tools: DOT, GraphML or node-link JSON.
+
+The exploration graph keys nodes by `State` and keeps edges bare; exported
+graphs number the states in BFS order (0 is the initial state), label each
+with its positions and values, and label each edge with its thread and
+statement, recovered from the step function.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+
+from .explorer import Exploration, edge_thread
+from .program import DONE, NEW
+from .semantics import State, status
+from .values import show
+
+FORMATS = {".dot": "dot", ".gv": "dot", ".graphml": "graphml", ".json": "json"}
+
+
+def labelled_graph(exploration: Exploration) -> nx.DiGraph:
+    """A copy of the state graph with integer nodes and text labels."""
+    program = exploration.program
+    numbers = {state: number for number, state in enumerate(exploration.graph)}
+    graph = nx.DiGraph(name=program.name)
+    for state, number in numbers.items():
+        graph.add_node(number, label=state_label(exploration, state), status=status(program, state) or "running")
+    for source, target in exploration.graph.edges():
+        tid = edge_thread(program, source, target)
+        instr = program.threads[tid].code[source.threads[tid][0]]
+        graph.add_edge(numbers[source], numbers[target], thread=program.threads[tid].name,
+                       line=instr.line, step=f"{instr.text} [{instr.action}]")
+    return graph
+
+
+def state_label(exploration: Exploration, state: State) -> str:
+    program = exploration.program
+    places = []
+    for thread, (pc, _) in zip(program.threads, state.threads):
+        where = "done" if pc == DONE else "new" if pc == NEW else f"L{thread.code[pc].line}"
+        places.append(f"{thread.name}:{where}")
+    values = " ".join(f"{name}={show(value)}" for name, value in zip(program.shared_names, state.shared))
+    label = " ".join(places) + (f" | {values}" if values else "")
+    if state.output:
+        label += f" | {len(state.output)} lines printed"
+    return label
+
+
+def write_graph(exploration: Exploration, path: str | Path) -> str:
+    """Write the graph in the format its suffix names; returns the format used."""
+    path = Path(path)
+    kind = FORMATS.get(path.suffix.lower())
+    if kind is None:
+        raise ValueError(f"unknown graph format {path.suffix!r}: use one of {', '.join(FORMATS)}")
+    graph = labelled_graph(exploration)
+    if kind == "graphml":
+        nx.write_graphml(graph, path)
+    elif kind == "json":
+        data = nx.node_link_data(graph, edges="edges")
+        path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    else:
+        path.write_text(to_dot(graph), encoding="utf-8")
+    return kind
+
+
+def to_dot(graph: nx.DiGraph) -> str:
+    """Graphviz DOT text, written by hand so that no extra package is needed."""
+    colours = {"finished": "palegreen", "violation": "salmon", "deadlock": "orange", "error": "red"}
+    lines = [f"digraph {json.dumps(graph.graph.get('name', 'states'))} {{", "  node [shape=box, fontsize=10];"]
+    for node, data in graph.nodes(data=True):
+        fill = colours.get(data["status"])
+        style = f", style=filled, fillcolor={fill}" if fill else ""
+        lines.append(f"  {node} [label={json.dumps(data['label'])}{style}];")
+    for source, target, data in graph.edges(data=True):
+        lines.append(f"  {source} -> {target} [label={json.dumps(data['thread'] + ': ' + data['step'])}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,76 @@
+"""Stage 6: the report, as plain data in the shape SPEC.md section 4 fixes.
+
+`build_report` turns an exploration and its analysis into a dict that `json`
+can print as it is; the text renderer reads the same dict, so the two never
+disagree. Key order is fixed by construction, never by hashing.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from .analysis import INFINITE, Analysis, Outcome
+from .explorer import Exploration
+from .semantics import VIOLATION
+from .values import to_json
+
+
+def count_json(count: Any) -> int | None:
+    """An interleaving count for JSON: None stands for infinitely many."""
+    return None if count is INFINITE else count
+
+
+def probability_json(probability: Fraction) -> float:
+    return float(probability)
+
+
+def final_json(exploration: Exploration, values: tuple) -> dict[str, Any]:
+    names = exploration.program.shared_names
+    return {name: to_json(value) for name, value in zip(names, values)}
+
+
+def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
+    entry = {
+        "status": outcome.status,
+        "final": final_json(exploration, outcome.final),
+        "output": list(outcome.output),
+        "interleavings": count_json(outcome.interleavings),
+        "probability": probability_json(outcome.probability),
+        "probability_exact": str(outcome.probability),
+        "schedule": list(outcome.schedule),
+    }
+    if outcome.message is not None:
+        entry["message"] = outcome.message
+    return entry
+
+
+def build_report(exploration: Exploration, analysis: Analysis) -> dict[str, Any]:
+    """The machine-readable report of one exhaustive exploration."""
+    program = exploration.program
+    graph = exploration.graph
+    return {
+        "scenario": program.name,
+        "description": program.description,
+        "complete": exploration.complete,
+        "stopped": exploration.stopped,
+        "states": graph.number_of_nodes(),
+        "transitions": graph.number_of_edges(),
+        "interleavings": count_json(analysis.interleavings),
+        "outcomes": [outcome_json(exploration, outcome) for outcome in analysis.outcomes],
+        "deadlocks": analysis.deadlock_states,
+        "violations": [
+            {"message": outcome.message, "schedule": list(outcome.schedule),
+             "interleavings": count_json(outcome.interleavings)}
+            for outcome in analysis.outcomes if outcome.status == VIOLATION
+        ],
+        "loops": [{"thread": loop.thread, "line": loop.line, "text": loop.text} for loop in analysis.loops],
+        "never_ends_probability": probability_json(analysis.never_ends),
+        "unexplored_probability": probability_json(analysis.unexplored),
+    }
+
+
+def exit_status(report: dict[str, Any]) -> int:
+    """0 when every run ends well, 1 when some run can fail, 3 when unsure (incomplete)."""
+    if any(outcome["status"] != "finished" for outcome in report["outcomes"]):
+        return 1
+    return 0 if report["complete"] else 3
