@@ -17,7 +17,7 @@ from typing import Any
 import networkx as nx
 
 from . import program as p
-from .explorer import Exploration, schedule_to
+from .explorer import Exploration, gc_paused, schedule_to
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, runnable, status, step, waiting_for
 
 
@@ -71,9 +71,13 @@ class Analysis:
 
 def analyse(exploration: Exploration) -> Analysis:
     """Outcomes, exact counts and probabilities, and spinning loops of a state graph."""
+    with gc_paused():
+        return _analyse(exploration)
+
+
+def _analyse(exploration: Exploration) -> Analysis:
     graph = exploration.graph
-    frontier = set(exploration.frontier)
-    flow = _Flow(exploration, frontier)
+    flow = _Flow(exploration)
     loops: list[Loop] = []
     try:
         order = list(nx.topological_sort(graph))
@@ -91,16 +95,16 @@ def analyse(exploration: Exploration) -> Analysis:
             else:
                 flow.through_cycle(members)
                 loops.extend(_spinning_loops(exploration, members))
-    outcomes = _outcomes(exploration, flow, frontier)
+    outcomes = _outcomes(exploration, flow)
     total = _sum_counts(outcome.interleavings for outcome in outcomes)
     if flow.never_ends or order is None:
         total = INFINITE
-    deadlock_states = sum(1 for node in flow.ends if status(exploration.program, node) == DEADLOCK)
+    deadlock_states = sum(1 for node in flow.ends if status(exploration.program, exploration.states[node]) == DEADLOCK)
     return Analysis(outcomes, total, sorted(set(loops), key=lambda l: (l.thread, l.line)),
                     flow.never_ends, flow.unexplored, deadlock_states)
 
 
-def _has_self_loop(graph: nx.DiGraph, node: State) -> bool:
+def _has_self_loop(graph: nx.DiGraph, node: int) -> bool:
     return graph.has_edge(node, node)
 
 
@@ -120,25 +124,25 @@ def _sum_counts(counts: Any) -> int | Infinite:
 class _Flow:
     """Path counts and probability mass, pushed from the initial state to the ends."""
 
-    def __init__(self, exploration: Exploration, frontier: set):
+    def __init__(self, exploration: Exploration):
         self.graph = exploration.graph
-        self.frontier = frontier
-        self.counts: dict[State, Any] = {exploration.initial: 1}
-        self.mass: dict[State, Fraction] = {exploration.initial: Fraction(1)}
-        self.ends: dict[State, tuple[Any, Fraction]] = {}
+        self.exploration = exploration
+        self.counts: dict[int, Any] = {0: 1}
+        self.mass: dict[int, Fraction] = {0: Fraction(1)}
+        self.ends: dict[int, tuple[Any, Fraction]] = {}
         self.never_ends = Fraction(0)
         self.unexplored = Fraction(0)
 
-    def _arrive(self, node: State, count: Any, mass: Fraction) -> None:
+    def _arrive(self, node: int, count: Any, mass: Fraction) -> None:
         self.counts[node] = _add(self.counts.get(node, 0), count)
         self.mass[node] = self.mass.get(node, 0) + mass
 
-    def through_node(self, node: State) -> None:
+    def through_node(self, node: int) -> None:
         count = self.counts.pop(node, 0)
         mass = self.mass.pop(node, Fraction(0))
         successors = self.graph.adj[node]
         if not successors:
-            if node in self.frontier:
+            if self.exploration.is_frontier(node):
                 self.unexplored += mass
             else:
                 self.ends[node] = (count, mass)
@@ -205,22 +209,20 @@ def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
     """The `while` tests that some step inside the cycle runs."""
     program = exploration.program
     loops = []
-    for node in members:
+    for member in members:
+        node = exploration.states[member]
         for tid in runnable(program, node):
             pc = node.threads[tid][0]
             instr = program.threads[tid].code[pc]
-            if isinstance(instr, p.Test) and instr.text.startswith("while") and step(program, node, tid) in members:
+            if isinstance(instr, p.Test) and instr.text.startswith("while") and exploration.index.get(step(program, node, tid)) in members:
                 loops.append(Loop(program.threads[tid].name, instr.line, instr.text))
     return loops
 
 
-def _outcomes(exploration: Exploration, flow: _Flow, frontier: set) -> list[Outcome]:
-    program = exploration.program
+def _outcomes(exploration: Exploration, flow: _Flow) -> list[Outcome]:
     groups: dict[tuple, list] = {}
-    for node in exploration.graph:  # insertion order is BFS order: first found is nearest
-        if node not in flow.ends:
-            continue
-        key = _outcome_key(exploration, node)
+    for node in sorted(flow.ends):  # BFS order: the first found is the nearest
+        key = _outcome_key(exploration, exploration.states[node])
         count, mass = flow.ends[node]
         group = groups.get(key)
         if group is None:

@@ -2,14 +2,19 @@
 
 Breadth-first from the initial state, each state is expanded once by calling
 `semantics.step` for every runnable thread in scenario order; a state reached
-twice is one node. Edges carry no attributes, to keep a million states
-affordable: the thread of an edge is recovered by `edge_thread`. The BFS
-parent of each state is kept, which gives a shortest schedule to any state.
+twice is one node. Nodes of the `networkx.DiGraph` are numbered in BFS order
+(0 is the initial state; `states[n]` is node n's State), because integer
+nodes hash once per lookup where nested state tuples would rehash on every
+graph operation. Edges carry no attributes, to keep a million states
+affordable: `edge_thread` recovers the thread of an edge. The BFS parent of
+every node is kept, which gives a shortest schedule to any state.
 """
 from __future__ import annotations
 
+import gc
 import time
-from collections import deque
+from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable
 
@@ -29,16 +34,35 @@ Progress = Callable[[int, int, float], None]  # (states, transitions, seconds)
 @dataclass
 class Exploration:
     program: Program
-    graph: nx.DiGraph
-    initial: State
-    parents: dict[State, State | None]  # the BFS parent of every state (None for the initial one)
-    frontier: tuple[State, ...] = ()    # states found but not expanded when exploration stopped
-    stopped: str | None = None          # None when complete, else LIMIT or INTERRUPTED
+    graph: nx.DiGraph           # nodes 0..n-1 in BFS order
+    states: list[State]         # states[node]
+    index: dict[State, int]     # node of a state
+    parents: array              # BFS parent of each node; -1 for the initial one
+    expanded: int               # nodes 0..expanded-1 were expanded; the rest is the frontier
+    stopped: str | None = None  # None when complete, else LIMIT or INTERRUPTED
     seconds: float = 0.0
 
     @property
     def complete(self) -> bool:
         return self.stopped is None
+
+    def is_frontier(self, node: int) -> bool:
+        """True for a state that was found but never expanded."""
+        return node >= self.expanded
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector: states are acyclic tuples, and with
+    millions alive each collection would rescan them all, slowing
+    exploration by a third or more."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Progress | None = None) -> Exploration:
@@ -50,30 +74,35 @@ def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Pr
     started = time.perf_counter()
     initial = initial_state(program)
     graph = nx.DiGraph()
-    graph.add_node(initial)
-    parents: dict[State, State | None] = {initial: None}
-    queue = deque([initial])
+    graph.add_node(0)
+    states = [initial]
+    index = {initial: 0}
+    parents = array("q", [-1])
     stopped = None
-    expanded = 0
+    node = 0
+    add_edge, add_state, add_parent, lookup = graph.add_edge, states.append, parents.append, index.get
     try:
-        while queue:
-            if len(parents) >= max_states:
-                stopped = LIMIT
-                break
-            state = queue[0]
-            for tid in runnable(program, state):
-                successor = step(program, state, tid)
-                if successor not in parents:
-                    parents[successor] = state
-                    queue.append(successor)
-                graph.add_edge(state, successor)
-            queue.popleft()
-            expanded += 1
-            if progress is not None and expanded % PROGRESS_EVERY == 0:
-                progress(len(parents), graph.number_of_edges(), time.perf_counter() - started)
+        with gc_paused():
+            while node < len(states):
+                if len(states) >= max_states:
+                    stopped = LIMIT
+                    break
+                state = states[node]
+                for tid in runnable(program, state):
+                    successor = step(program, state, tid)
+                    target = lookup(successor)
+                    if target is None:
+                        target = len(states)
+                        index[successor] = target
+                        add_state(successor)
+                        add_parent(node)
+                    add_edge(node, target)
+                node += 1
+                if progress is not None and node % PROGRESS_EVERY == 0:
+                    progress(len(states), graph.number_of_edges(), time.perf_counter() - started)
     except KeyboardInterrupt:
         stopped = INTERRUPTED
-    return Exploration(program, graph, initial, parents, tuple(queue), stopped, time.perf_counter() - started)
+    return Exploration(program, graph, states, index, parents, node, stopped, time.perf_counter() - started)
 
 
 def edge_thread(program: Program, source: State, target: State) -> int:
@@ -84,17 +113,17 @@ def edge_thread(program: Program, source: State, target: State) -> int:
     raise ValueError("no step leads from the source state to the target state")
 
 
-def path_to(exploration: Exploration, state: State) -> list[State]:
-    """A shortest path of states from the initial state to `state`."""
-    path = [state]
-    while (parent := exploration.parents[path[-1]]) is not None:
-        path.append(parent)
+def path_to(exploration: Exploration, node: int) -> list[int]:
+    """A shortest path of nodes from the initial state to `node`."""
+    path = [node]
+    while exploration.parents[path[-1]] >= 0:
+        path.append(exploration.parents[path[-1]])
     path.reverse()
     return path
 
 
-def schedule_to(exploration: Exploration, state: State) -> tuple[str, ...]:
-    """A shortest schedule (thread names) from the initial state to `state`."""
-    program = exploration.program
-    path = path_to(exploration, state)
-    return tuple(program.threads[edge_thread(program, a, b)].name for a, b in zip(path, path[1:]))
+def schedule_to(exploration: Exploration, node: int) -> tuple[str, ...]:
+    """A shortest schedule (thread names) from the initial state to `node`."""
+    program, states = exploration.program, exploration.states
+    path = path_to(exploration, node)
+    return tuple(program.threads[edge_thread(program, states[a], states[b])].name for a, b in zip(path, path[1:]))

@@ -1,9 +1,9 @@
 """Writing the state graph for other tools: DOT, GraphML or node-link JSON.
 
-The exploration graph keys nodes by `State` and keeps edges bare; exported
-graphs number the states in BFS order (0 is the initial state), label each
-with its positions and values, and label each edge with its thread and
-statement, recovered from the step function.
+The exploration graph keeps nodes and edges bare; exported graphs keep its
+node numbers (BFS order, 0 is the initial state), label each node with its
+positions and values, and each edge with its thread and statement,
+recovered from the step function.
 """
 from __future__ import annotations
 
@@ -21,16 +21,16 @@ FORMATS = {".dot": "dot", ".gv": "dot", ".graphml": "graphml", ".json": "json"}
 
 
 def labelled_graph(exploration: Exploration) -> nx.DiGraph:
-    """A copy of the state graph with integer nodes and text labels."""
+    """A copy of the state graph with text labels on its nodes and edges."""
     program = exploration.program
-    numbers = {state: number for number, state in enumerate(exploration.graph)}
+    states = exploration.states
     graph = nx.DiGraph(name=program.name)
-    for state, number in numbers.items():
+    for number, state in enumerate(states):
         graph.add_node(number, label=state_label(exploration, state), status=status(program, state) or "running")
     for source, target in exploration.graph.edges():
-        tid = edge_thread(program, source, target)
-        instr = program.threads[tid].code[source.threads[tid][0]]
-        graph.add_edge(numbers[source], numbers[target], thread=program.threads[tid].name,
+        tid = edge_thread(program, states[source], states[target])
+        instr = program.threads[tid].code[states[source].threads[tid][0]]
+        graph.add_edge(source, target, thread=program.threads[tid].name,
                        line=instr.line, step=f"{instr.text} [{instr.action}]")
     return graph
 

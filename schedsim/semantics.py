@@ -99,15 +99,28 @@ def step(program: Program, state: State, tid: int) -> State:
     pc, loc = state.threads[tid]
     instr = thread.code[pc]
     try:
-        new = _EXECUTE[type(instr)](program, state, tid, instr, loc)
+        pc, loc, shared, prims, output, threads = _EXECUTE[type(instr)](program, state, tid, instr, loc)
+        if pc >= 0:
+            if thread.code[pc].silent:
+                pc, loc = _settle(thread, pc, loc)
+        if pc == DONE:
+            loc = ()  # a finished thread's locals are gone, so its ends merge
     except _Raise as exc:
         return state._replace(fault=_fault(ERROR, thread, instr, f"{exc.kind.__name__}: {exc}"))
     except AssertionError as exc:
-        return state._replace(fault=_fault(VIOLATION, thread, instr, f"assertion failed: {instr.text}" + (f" ({exc})" if str(exc) else "")))
+        detail = f" ({exc})" if str(exc) else ""
+        return state._replace(fault=_fault(VIOLATION, thread, instr, f"assertion failed: {instr.text}{detail}"))
     except RUNTIME_ERRORS as exc:
         return state._replace(fault=_fault(ERROR, thread, instr, f"{type(exc).__name__}: {exc}"))
-    finished = new.threads[tid][0] == DONE and not thread.daemon and _finished(program, new)
-    return _checked(program, new, finished)
+    threads = threads[:tid] + ((pc, loc),) + threads[tid + 1:]
+    new = _new_state((threads, shared, prims, output, None))
+    if program.always_checks or (pc == DONE and program.final_checks):
+        finished = pc == DONE and not thread.daemon and _finished(program, new)
+        return _checked(program, new, finished)
+    return new
+
+
+_new_state = State._make
 
 
 def current_instruction(program: Program, state: State, tid: int) -> p.Instruction | None:
@@ -184,61 +197,64 @@ def _settle(thread: p.ThreadProgram, pc: int, loc: tuple) -> tuple[int, tuple]:
         instr = code[pc]
         if isinstance(instr, p.ForInit):
             numbers = range(instr.start(loc, ()), instr.stop(loc, ()), instr.step(loc, ()))
-            loc = _with_slots(loc, {instr.counter: numbers.start, instr.counter + 1: numbers.stop,
-                                    instr.counter + 2: numbers.step}, instr.clear)
+            loc = _cleared(loc, instr.clear)
+            loc = _set(_set(_set(loc, instr.counter, numbers.start), instr.counter + 1, numbers.stop),
+                       instr.counter + 2, numbers.step)
             pc = instr.next
         else:  # ForIter
             current, stop, stride = loc[instr.counter:instr.counter + 3]
             if (stride > 0 and current < stop) or (stride < 0 and current > stop):
-                loc = _with_slots(loc, {instr.variable: current, instr.counter: current + stride})
+                loc = _set(_set(loc, instr.variable, current), instr.counter, current + stride)
                 pc = instr.next
             else:
-                loc = _with_slots(loc, {}, (instr.counter, instr.counter + 1, instr.counter + 2))
+                loc = _cleared(loc, (instr.counter, instr.counter + 1, instr.counter + 2))
                 pc = instr.exit
     if pc == DONE:
-        return DONE, ()  # a finished thread's locals are gone, so its ends merge
+        return DONE, ()
     return pc, loc
 
 
-def _with_slots(loc: tuple, updates: dict[int, Any], clear: tuple[int, ...] = ()) -> tuple:
-    slots = list(loc)
-    for slot in clear:
-        slots[slot] = UNSET
-    for slot, value in updates.items():
-        slots[slot] = value
-    return tuple(slots)
+def _set(items: tuple, index: int, value: Any) -> tuple:
+    return items[:index] + (value,) + items[index + 1:]
 
 
-def _moved(program: Program, state: State, tid: int, pc: int, loc: tuple, **changes: Any) -> State:
-    threads = list(state.threads)
-    threads[tid] = _settle(program.threads[tid], pc, loc)
-    return state._replace(threads=tuple(threads), **changes)
+def _cleared(loc: tuple, slots: tuple[int, ...]) -> tuple:
+    """The locals with a statement's temps reset, so that equal situations are equal states."""
+    if not slots:
+        return loc
+    cleared = list(loc)
+    for slot in slots:
+        cleared[slot] = UNSET
+    return tuple(cleared)
 
 
 # -- one handler per instruction kind ---------------------------------------------
+# Each returns (pc, locals, shared, prims, output, threads): the stepping
+# thread's new pc and locals, and the rest of the state, changed or not.
 
-def _read(program: Program, state: State, tid: int, instr: p.Read, loc: tuple) -> State:
-    return _moved(program, state, tid, instr.next, _with_slots(loc, {instr.temp: state.shared[instr.variable]}))
-
-
-def _set_local(program: Program, state: State, tid: int, instr: p.SetLocal, loc: tuple) -> State:
-    value = instr.value(loc, state.shared)
-    return _moved(program, state, tid, instr.next, _with_slots(loc, {instr.slot: value}, instr.clear))
+def _read(program: Program, state: State, tid: int, instr: p.Read, loc: tuple) -> tuple:
+    loc = _set(loc, instr.temp, state.shared[instr.variable])
+    return instr.next, loc, state.shared, state.prims, state.output, state.threads
 
 
-def _set_shared(program: Program, state: State, tid: int, instr: p.SetShared, loc: tuple) -> State:
-    return _write(program, state, tid, instr, loc, instr.value(loc, state.shared))
+def _set_local(program: Program, state: State, tid: int, instr: p.SetLocal, loc: tuple) -> tuple:
+    loc = _set(_cleared(loc, instr.clear), instr.slot, instr.value(loc, state.shared))
+    return instr.next, loc, state.shared, state.prims, state.output, state.threads
 
 
-def _set_item(program: Program, state: State, tid: int, instr: p.SetItem, loc: tuple) -> State:
+def _set_shared(program: Program, state: State, tid: int, instr: p.SetShared, loc: tuple) -> tuple:
+    return _write(state, instr, loc, instr.value(loc, state.shared))
+
+
+def _set_item(program: Program, state: State, tid: int, instr: p.SetItem, loc: tuple) -> tuple:
     value = instr.value(loc, state.shared)
     index = instr.index(loc, state.shared)
-    return _write(program, state, tid, instr, loc, _as_list(state.shared[instr.variable]).replaced(index, value))
+    return _write(state, instr, loc, _as_list(state.shared[instr.variable]).replaced(index, value))
 
 
-def _append(program: Program, state: State, tid: int, instr: p.Append, loc: tuple) -> State:
+def _append(program: Program, state: State, tid: int, instr: p.Append, loc: tuple) -> tuple:
     value = instr.value(loc, state.shared)
-    return _write(program, state, tid, instr, loc, _as_list(state.shared[instr.variable]).appended(value))
+    return _write(state, instr, loc, _as_list(state.shared[instr.variable]).appended(value))
 
 
 def _as_list(value: Any) -> Any:
@@ -247,46 +263,45 @@ def _as_list(value: Any) -> Any:
     return value
 
 
-def _write(program: Program, state: State, tid: int, instr: Any, loc: tuple, value: Any) -> State:
-    shared = list(state.shared)
-    shared[instr.variable] = value
-    return _moved(program, state, tid, instr.next, _with_slots(loc, {}, instr.clear), shared=tuple(shared))
+def _write(state: State, instr: Any, loc: tuple, value: Any) -> tuple:
+    shared = _set(state.shared, instr.variable, value)
+    return instr.next, _cleared(loc, instr.clear), shared, state.prims, state.output, state.threads
 
 
-def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple) -> State:
+def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple) -> tuple:
     sep = " " if instr.sep is None else instr.sep(loc, state.shared)
     if not isinstance(sep, str):
         raise TypeError(f"sep must be None or a string, not {type(sep).__name__}")
     line = sep.join(str(arg(loc, state.shared)) for arg in instr.args)
-    return _moved(program, state, tid, instr.next, _with_slots(loc, {}, instr.clear), output=state.output + (line,))
+    return instr.next, _cleared(loc, instr.clear), state.shared, state.prims, state.output + (line,), state.threads
 
 
-def _test(program: Program, state: State, tid: int, instr: p.Test, loc: tuple) -> State:
+def _test(program: Program, state: State, tid: int, instr: p.Test, loc: tuple) -> tuple:
     target = instr.next if instr.condition(loc, state.shared) else instr.orelse
-    return _moved(program, state, tid, target, _with_slots(loc, {}, instr.clear))
+    return target, _cleared(loc, instr.clear), state.shared, state.prims, state.output, state.threads
 
 
-def _assert(program: Program, state: State, tid: int, instr: p.Assert, loc: tuple) -> State:
+def _assert(program: Program, state: State, tid: int, instr: p.Assert, loc: tuple) -> tuple:
     if not instr.condition(loc, state.shared):
         message = instr.message(loc, state.shared) if instr.message is not None else ""
         raise AssertionError(message)
-    return _moved(program, state, tid, instr.next, _with_slots(loc, {}, instr.clear))
+    return instr.next, _cleared(loc, instr.clear), state.shared, state.prims, state.output, state.threads
 
 
-def _nop(program: Program, state: State, tid: int, instr: p.Nop, loc: tuple) -> State:
-    return _moved(program, state, tid, instr.next, loc)
+def _nop(program: Program, state: State, tid: int, instr: p.Nop, loc: tuple) -> tuple:
+    return instr.next, loc, state.shared, state.prims, state.output, state.threads
 
 
-def _acquire(program: Program, state: State, tid: int, instr: p.Acquire, loc: tuple) -> State:
+def _acquire(program: Program, state: State, tid: int, instr: p.Acquire, loc: tuple) -> tuple:
     held = state.prims[instr.primitive]
     if program.primitives[instr.primitive].kind == "Lock":
         new = tid
     else:
         new = (tid, 1 if held is None else held[1] + 1)
-    return _moved(program, state, tid, instr.next, loc, prims=_with_prim(state, instr.primitive, new))
+    return instr.next, loc, state.shared, _set(state.prims, instr.primitive, new), state.output, state.threads
 
 
-def _release(program: Program, state: State, tid: int, instr: p.Release, loc: tuple) -> State:
+def _release(program: Program, state: State, tid: int, instr: p.Release, loc: tuple) -> tuple:
     held = state.prims[instr.primitive]
     if program.primitives[instr.primitive].kind == "Lock":
         if held is None:
@@ -296,31 +311,24 @@ def _release(program: Program, state: State, tid: int, instr: p.Release, loc: tu
         if held is None or held[0] != tid:
             raise _Raise(RuntimeError, "cannot release un-acquired lock")
         new = None if held[1] == 1 else (tid, held[1] - 1)
-    return _moved(program, state, tid, instr.next, loc, prims=_with_prim(state, instr.primitive, new))
+    return instr.next, loc, state.shared, _set(state.prims, instr.primitive, new), state.output, state.threads
 
 
-def _with_prim(state: State, slot: int, value: Any) -> tuple:
-    prims = list(state.prims)
-    prims[slot] = value
-    return tuple(prims)
-
-
-def _start(program: Program, state: State, tid: int, instr: p.Start, loc: tuple) -> State:
+def _start(program: Program, state: State, tid: int, instr: p.Start, loc: tuple) -> tuple:
     target = program.threads[instr.thread]
     if state.threads[instr.thread][0] != NEW:
         raise _Raise(RuntimeError, "threads can only be started once")
-    threads = list(state.threads)
-    threads[instr.thread] = _settle(target, 0, target.initial_locals)
-    return _moved(program, state._replace(threads=tuple(threads)), tid, instr.next, loc)
+    threads = _set(state.threads, instr.thread, _settle(target, 0, target.initial_locals))
+    return instr.next, loc, state.shared, state.prims, state.output, threads
 
 
-def _join(program: Program, state: State, tid: int, instr: p.Join, loc: tuple) -> State:
+def _join(program: Program, state: State, tid: int, instr: p.Join, loc: tuple) -> tuple:
     if state.threads[instr.thread][0] == NEW:
         raise _Raise(RuntimeError, "cannot join thread before it is started")
-    return _moved(program, state, tid, instr.next, loc)
+    return instr.next, loc, state.shared, state.prims, state.output, state.threads
 
 
-_EXECUTE: dict[type, Callable[..., State]] = {
+_EXECUTE: dict[type, Callable[..., tuple]] = {
     p.Read: _read, p.SetLocal: _set_local, p.SetShared: _set_shared, p.SetItem: _set_item,
     p.Append: _append, p.Print: _print, p.Test: _test, p.Assert: _assert, p.Nop: _nop,
     p.Acquire: _acquire, p.Release: _release, p.Start: _start, p.Join: _join,
