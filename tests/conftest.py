@@ -1,0 +1,58 @@
+"""Shared helpers: each test states a scenario and the behaviour it must have."""
+from __future__ import annotations
+
+import textwrap
+from fractions import Fraction
+
+import pytest
+
+from schedsim.analysis import analyse
+from schedsim.compiler import compile_scenario
+from schedsim.explorer import explore
+from schedsim.scenario import parse
+
+
+def program_of(yaml_text: str):
+    """Compile scenario YAML given inline (indentation is stripped)."""
+    return compile_scenario(parse(textwrap.dedent(yaml_text), "test.yaml"))
+
+
+def explored(yaml_text: str, max_states: int = 200_000):
+    program = program_of(yaml_text)
+    exploration = explore(program, max_states=max_states)
+    return exploration, analyse(exploration)
+
+
+def outcome_table(yaml_text: str) -> dict:
+    """{(status, final values as a tuple): (interleavings, probability)} for a scenario."""
+    _, analysis = explored(yaml_text)
+    table = {}
+    for outcome in analysis.outcomes:
+        table[(outcome.status, outcome.final)] = (outcome.interleavings, outcome.probability)
+    return table
+
+
+def assert_outcomes(yaml_text: str, expected: dict) -> None:
+    """Assert the exact outcome table: {(status, final): count} or {(status, final): (count, probability)}."""
+    table = outcome_table(yaml_text)
+    if all(not isinstance(value, tuple) for value in expected.values()):
+        table = {key: count for key, (count, _) in table.items()}
+    else:
+        expected = {key: (count, Fraction(probability)) for key, (count, probability) in expected.items()}
+    assert table == expected
+
+
+@pytest.fixture
+def counter_yaml() -> str:
+    return """
+        shared: {x: 0}
+        threads:
+          A: |
+            a = x
+            a = a + 1
+            x = a
+          B: |
+            b = x
+            b = b + 1
+            x = b
+    """
