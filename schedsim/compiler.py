@@ -54,18 +54,64 @@ class _Names:
 
     def __init__(self, scenario: Scenario):
         self.shared = {name: slot for slot, (name, _) in enumerate(scenario.shared)}
-        kinds = [(name, "Lock") for name in scenario.locks] + [(name, "RLock") for name in scenario.rlocks]
-        self.primitives = tuple(p.Primitive(name, kind) for name, kind in kinds)
+        self.primitives = _primitives(scenario)
         self.primitive_slots = {prim.name: slot for slot, prim in enumerate(self.primitives)}
         self.threads = {spec.name: index for index, spec in enumerate(scenario.threads)}
+
+    def primitive(self, name: str) -> tuple[int, p.Primitive]:
+        slot = self.primitive_slots[name]
+        return slot, self.primitives[slot]
 
     def misuse(self, name: str) -> str | None:
         """Why `name` cannot be used as a value, if it is a primitive or a thread."""
         if name in self.primitive_slots:
-            return f"{name} is a lock: use 'with {name}:', {name}.acquire() or {name}.release()"
+            kind = self.primitives[self.primitive_slots[name]].kind
+            return f"{name} is a {kind}: call its methods, as in {name}.{_EXAMPLE_METHOD[kind]}()"
         if name in self.threads:
             return f"{name} is a thread: only {name}.start() and {name}.join() are supported"
         return None
+
+
+_EXAMPLE_METHOD = {
+    "Lock": "acquire", "RLock": "acquire", "Semaphore": "acquire", "BoundedSemaphore": "acquire",
+    "Event": "wait", "Condition": "wait", "Barrier": "wait", "Queue": "get",
+}
+LOCK_LIKE = ("Lock", "RLock", "Semaphore", "BoundedSemaphore")
+
+# Queries that read a primitive without changing it: one read step each.
+QUERIES: dict[tuple[str, str], Callable[[p.Primitive], Callable[[Any], Any]]] = {
+    ("Lock", "locked"): lambda prim: lambda held: held is not None,
+    ("RLock", "locked"): lambda prim: lambda held: held is not None,
+    ("Event", "is_set"): lambda prim: lambda flag: flag,
+    ("Queue", "qsize"): lambda prim: len,
+    ("Queue", "empty"): lambda prim: lambda items: not items,
+    ("Queue", "full"): lambda prim: lambda items: 0 < prim.arg <= len(items),
+}
+
+# The parameters of each primitive method, in CPython's order.
+SIGNATURES = {
+    "acquire": ("blocking", "timeout"), "wait": ("timeout",), "wait_for": ("predicate", "timeout"),
+    "notify": ("n",), "get": ("block", "timeout"), "put": ("item", "block", "timeout"),
+    "put_nowait": ("item",),
+}
+
+
+def _primitives(scenario: Scenario) -> tuple[p.Primitive, ...]:
+    """Every primitive in declaration order; a Condition over no lock gets its own RLock."""
+    prims = [p.Primitive(name, "Lock") for name in scenario.locks]
+    prims += [p.Primitive(name, "RLock") for name in scenario.rlocks]
+    prims += [p.Primitive(name, "Semaphore", value) for name, value in scenario.semaphores]
+    prims += [p.Primitive(name, "BoundedSemaphore", value) for name, value in scenario.bounded_semaphores]
+    prims += [p.Primitive(name, "Event") for name in scenario.events]
+    prims += [p.Primitive(name, "Barrier", parties) for name, parties in scenario.barriers]
+    prims += [p.Primitive(name, "Queue", maxsize) for name, maxsize in scenario.queues]
+    for name, lock in scenario.conditions:
+        if lock is None:
+            lock = f"{name}.lock"
+            prims.append(p.Primitive(lock, "RLock"))
+        slot = next(i for i, prim in enumerate(prims) if prim.name == lock)
+        prims.append(p.Primitive(name, "Condition", lock=slot))
+    return tuple(prims)
 
 
 def _check(check: Any, names: _Names, file: str) -> p.Check:
@@ -75,11 +121,11 @@ def _check(check: Any, names: _Names, file: str) -> p.Check:
     except SyntaxError as exc:
         raise ScenarioError(f"invalid check {check.text!r}: {exc.msg}", file=file, line=check.line) from None
 
-    def load(node: ast.Name) -> p.Expr:
-        if node.id in names.shared:
+    def load(node: ast.expr) -> p.Expr:
+        if isinstance(node, ast.Name) and node.id in names.shared:
             slot = names.shared[node.id]
-            return lambda loc, sh: sh[slot]
-        raise ScenarioError(f"check {check.text!r} names {node.id!r}, which is not a shared variable")
+            return lambda loc, st: st[1][slot]
+        raise ScenarioError(f"check {check.text!r} uses {ast.unparse(node)!r}: checks may name shared variables only")
 
     try:
         condition = compile_expression(tree.body, load)
@@ -101,20 +147,26 @@ class _Reads:
         self.merge_last = merge_last
         self.temp_base = temp_base
         self.count = 0
-        self.split: list[tuple[str, int, int]] = []  # (name, shared slot, temp slot)
+        self.split: list[tuple[str, type, dict]] = []  # (name, Read or Inspect, its fields)
         self.merged: str | None = None
 
     def shared(self, name: str, slot: int) -> p.Expr:
+        return self._read(name, lambda loc, st: st[1][slot], p.Read, {"variable": slot})
+
+    def inspect(self, name: str, slot: int, query: Callable[[Any], Any]) -> p.Expr:
+        return self._read(name, lambda loc, st: query(st[2][slot]), p.Inspect, {"primitive": slot, "query": query})
+
+    def _read(self, name: str, direct: p.Expr, cls: type, fields: dict) -> p.Expr:
         index = self.count
         self.count += 1
         if self.total is None:  # counting pass
-            return lambda loc, sh: None
+            return lambda loc, st: None
         if self.merge_last and index == self.total - 1:
             self.merged = name
-            return lambda loc, sh: sh[slot]
+            return direct
         temp = self.temp_base + index
-        self.split.append((name, slot, temp))
-        return lambda loc, sh: loc[temp]
+        self.split.append((name, cls, dict(fields, temp=temp)))
+        return lambda loc, st: loc[temp]
 
 
 # What a statement builder returns: the final instruction's class, its fields,
@@ -223,16 +275,18 @@ class _ThreadCompiler:
         reads = _Reads(counting.count, merge, self.temp_base)
         cls, fields, effect, accesses = build(self.loader(reads))
         self.max_temps = max(self.max_temps, len(reads.split))
-        for name, slot, temp in reads.split:
-            self.emit(p.Read, node, f"read {name}", accesses=(p.Access("read", name),), variable=slot, temp=temp)
+        for name, cls, read_fields in reads.split:
+            self.emit(cls, node, f"read {name}", accesses=(p.Access("read", name),), **read_fields)
         if reads.merged:
             accesses = (p.Access("read", reads.merged),) + accesses
             effect = f"read {reads.merged}" + (f", {effect}" if effect else "")
-        clear = tuple(temp for _, _, temp in reads.split)
+        clear = tuple(fields["temp"] for _, _, fields in reads.split)
         return self.emit(cls, node, effect or "local step", accesses=accesses, clear=clear, **fields)
 
-    def loader(self, reads: _Reads) -> Callable[[ast.Name], p.Expr]:
-        def load(node: ast.Name) -> p.Expr:
+    def loader(self, reads: _Reads) -> Callable[[ast.expr], p.Expr]:
+        def load(node: ast.expr) -> p.Expr:
+            if isinstance(node, ast.Call):
+                return self.query(node, reads)
             name = node.id
             if name in self.locals:
                 return _load_local(name, self.locals[name])
@@ -245,6 +299,18 @@ class _ThreadCompiler:
                 raise unsupported(node, f"{name} can only be called, as in {name}(...)")
             raise unsupported(node, f"unknown name {name!r}: declare it under 'shared:' or assign it first")
         return load
+
+    def query(self, node: ast.Call, reads: _Reads) -> p.Expr:
+        """A query such as `E.is_set()`: a read of the primitive's state."""
+        owner, method = node.func.value.id, node.func.attr
+        if owner not in self.names.primitive_slots:
+            raise unsupported(node, f"unsupported call {ast.unparse(node)} inside an expression")
+        slot, prim = self.names.primitive(owner)
+        make = QUERIES.get((prim.kind, method))
+        if make is None or node.args or node.keywords:
+            raise unsupported(node, f"{owner}.{method}() cannot be used inside an expression; "
+                              "call it as a statement, or assign its result to a local: ok = ...")
+        return reads.inspect(owner, slot, make(prim))
 
     def expr(self, load: Callable, node: ast.expr) -> p.Expr:
         return compile_expression(node, load)
@@ -262,6 +328,11 @@ class _ThreadCompiler:
         if len(node.targets) != 1:
             raise unsupported(node, "assign one target at a time (a = b = 0 is not supported)")
         target = node.targets[0]
+        if self.is_primitive_call(node.value):
+            if not isinstance(target, ast.Name) or target.id not in self.locals:
+                raise unsupported(node, "assign the result of a primitive's method to a local variable")
+            call = node.value
+            return self.primitive_call(node, call, call.func.value.id, call.func.attr, self.locals[target.id])
         if isinstance(target, ast.Name):
             self.statement(node, lambda load: self.set_name(target.id, self.expr(load, node.value)))
         elif isinstance(target, ast.Subscript):
@@ -296,7 +367,7 @@ class _ThreadCompiler:
             raise unsupported(node, f"unsupported operator in {self.text(node)}")
 
         def combine(current: p.Expr, value: p.Expr) -> p.Expr:
-            return lambda loc, sh: op(current(loc, sh), value(loc, sh))
+            return lambda loc, st: op(current(loc, st), value(loc, st))
 
         target = node.target
         if isinstance(target, ast.Name):
@@ -318,7 +389,7 @@ class _ThreadCompiler:
         if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
             owner, method = call.func.value.id, call.func.attr
             if owner in self.names.primitive_slots:
-                return self.lock_call(node, call, owner, method)
+                return self.primitive_call(node, call, owner, method)
             if owner in self.names.threads:
                 return self.thread_call(node, call, owner, method)
             if owner in self.names.shared and method == "append":
@@ -346,14 +417,132 @@ class _ThreadCompiler:
 
         self.statement(node, build)
 
-    def lock_call(self, node: ast.Expr, call: ast.Call, name: str, method: str) -> None:
-        if method not in ("acquire", "release"):
-            raise unsupported(node, f"unsupported lock method {name}.{method}()")
-        if call.args or call.keywords:
-            raise unsupported(node, f"{name}.{method}() takes no arguments here")
-        cls = p.Acquire if method == "acquire" else p.Release
-        slot = self.names.primitive_slots[name]
-        self.emit(cls, node, f"{method} {name}", accesses=(p.Access(method, name),), primitive=slot)
+    def is_primitive_call(self, value: ast.expr) -> bool:
+        return (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
+                and isinstance(value.func.value, ast.Name) and value.func.value.id in self.names.primitive_slots)
+
+    def primitive_call(self, node: ast.stmt, call: ast.Call, name: str, method: str, result: int = -1) -> None:
+        """A method call on a primitive, as a statement or assigned to a local."""
+        slot, prim = self.names.primitive(name)
+        args = self.call_args(node, call, SIGNATURES.get(method, ()))
+        if prim.kind in LOCK_LIKE or (prim.kind == "Condition" and method in ("acquire", "release")):
+            return self.lock_method(node, prim, slot, method, args, result)
+        handler = getattr(self, f"{prim.kind.lower()}_{method}", None)
+        if handler is None:
+            raise unsupported(node, f"unsupported {prim.kind} method {name}.{method}()")
+        if result >= 0 and method not in ("wait", "get", "get_nowait"):
+            raise unsupported(node, f"{name}.{method}() returns nothing to assign")
+        handler(node, prim, slot, args, result)
+
+    def call_args(self, node: ast.stmt, call: ast.Call, params: tuple[str, ...]) -> dict[str, ast.expr]:
+        """The arguments of a call by parameter name, as CPython would bind them."""
+        if len(call.args) > len(params):
+            raise unsupported(node, f"too many arguments in {self.text(node)}")
+        args = dict(zip(params, call.args))
+        for keyword in call.keywords:
+            if keyword.arg not in params or keyword.arg in args:
+                raise unsupported(node, f"unsupported argument {keyword.arg}= in {self.text(node)}")
+            args[keyword.arg] = keyword.value
+        return args
+
+    def can_time_out(self, node: ast.stmt, args: dict[str, ast.expr], block: str = "") -> bool:
+        """True when a blocking call is given a timeout, or told not to block."""
+        values = {}
+        for param in (block, "timeout"):
+            if param in args:
+                if not isinstance(args[param], ast.Constant):
+                    raise unsupported(node, f"{param}= must be a constant here, as in {param}=1.0")
+                values[param] = args[param].value
+        timeout = values.get("timeout")
+        return values.get(block, True) is False or (timeout is not None and timeout != -1)
+
+    def lock_method(self, node: ast.stmt, prim: p.Primitive, slot: int, method: str, args: dict, result: int) -> None:
+        if prim.kind == "Condition":
+            slot, prim = prim.lock, self.names.primitives[prim.lock]
+        lock = prim.name
+        if method == "acquire":
+            timeout = self.can_time_out(node, args, "blocking")
+            self.emit(p.Acquire, node, f"acquire {lock}", accesses=(p.Access("acquire", lock),),
+                      primitive=slot, timeout=timeout, result=result)
+        elif method == "release" and result < 0 and not args:
+            self.emit(p.Release, node, f"release {lock}", accesses=(p.Access("release", lock),), primitive=slot)
+        else:
+            raise unsupported(node, f"unsupported {prim.kind} method {lock}.{method}() here")
+
+    def prim_op(self, node: ast.stmt, prim: p.Primitive, slot: int, op: str, action: str,
+                values: tuple[ast.expr, ...] = (), **fields: Any) -> int:
+        """Emit one primitive step, with a read step before it per shared value it needs."""
+        def build(load: Callable) -> Final:
+            exprs = tuple(self.expr(load, value) for value in values)
+            return p.PrimOp, dict(fields, primitive=slot, op=op, args=exprs), action, (p.Access(op.split(".")[1], prim.name),)
+        return self.statement(node, build)
+
+    def event_set(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Event.set", f"set {prim.name}")
+
+    def event_clear(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Event.clear", f"clear {prim.name}")
+
+    def event_wait(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Event.wait", f"wait for {prim.name}",
+                     timeout=self.can_time_out(node, args), result=result)
+
+    def condition_wait(self, node, prim, slot, args, result) -> None:
+        lock = self.names.primitives[prim.lock].name
+        saved = self.temp_base  # free: a wait reads nothing before it
+        self.max_temps = max(self.max_temps, 1)
+        self.prim_op(node, prim, slot, "Condition.wait", f"wait on {prim.name} (releases {lock})", saved=saved)
+        self.emit(p.PrimOp, node, f"wake from {prim.name} (reacquires {lock})",
+                  accesses=(p.Access("wake", prim.name),), primitive=slot, op="Condition.wake",
+                  timeout=self.can_time_out(node, args), result=result, saved=saved, clear=(saved,))
+
+    def condition_wait_for(self, node, prim, slot, args, result) -> None:
+        predicate = args.get("predicate")
+        if not isinstance(predicate, ast.Lambda) or predicate.args.args or "timeout" in args:
+            raise unsupported(node, f"use {prim.name}.wait_for(lambda: CONDITION), without a timeout")
+        start = len(self.code)
+
+        def build(load: Callable) -> Final:
+            holds = self.expr(load, predicate.body)
+            return p.Test, {"condition": lambda loc, st: not holds(loc, st)}, "test predicate", ()
+
+        test = self.statement(node, build)
+        self.condition_wait(node, prim, slot, {}, -1)
+        self.emit(p.Jump, node, "jump", next=start)
+        self.patch(test, orelse=len(self.code))
+
+    def condition_notify(self, node, prim, slot, args, result) -> None:
+        count = (args["n"],) if "n" in args else (ast.Constant(1, lineno=node.lineno),)
+        self.prim_op(node, prim, slot, "Condition.notify", f"notify {prim.name}", count)
+
+    def condition_notify_all(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Condition.notify_all", f"notify all on {prim.name}")
+
+    def barrier_wait(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Barrier.wait", f"arrive at {prim.name}")
+        self.emit(p.PrimOp, node, f"pass {prim.name}", accesses=(p.Access("pass", prim.name),),
+                  primitive=slot, op="Barrier.pass", timeout=self.can_time_out(node, args))
+
+    def barrier_abort(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Barrier.abort", f"abort {prim.name}")
+
+    def queue_put(self, node, prim, slot, args, result) -> None:
+        if "item" not in args:
+            raise unsupported(node, f"{prim.name}.put() needs an item")
+        self.prim_op(node, prim, slot, "Queue.put", f"put into {prim.name}", (args["item"],),
+                     timeout=self.can_time_out(node, args, "block"))
+
+    def queue_put_nowait(self, node, prim, slot, args, result) -> None:
+        if "item" not in args:
+            raise unsupported(node, f"{prim.name}.put_nowait() needs an item")
+        self.prim_op(node, prim, slot, "Queue.put_nowait", f"put into {prim.name}", (args["item"],))
+
+    def queue_get(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Queue.get", f"get from {prim.name}",
+                     timeout=self.can_time_out(node, args, "block"), result=result)
+
+    def queue_get_nowait(self, node, prim, slot, args, result) -> None:
+        self.prim_op(node, prim, slot, "Queue.get_nowait", f"get from {prim.name}", result=result)
 
     def thread_call(self, node: ast.Expr, call: ast.Call, name: str, method: str) -> None:
         if method not in ("start", "join"):
@@ -413,9 +602,9 @@ class _ThreadCompiler:
         def build(load: Callable) -> Final:
             args = [self.expr(load, arg) for arg in call.args]
             if len(args) == 1:
-                args = [lambda loc, sh: 0, args[0]]
+                args = [lambda loc, st: 0, args[0]]
             if len(args) == 2:
-                args.append(lambda loc, sh: 1)
+                args.append(lambda loc, st: 1)
             return p.ForInit, {"start": args[0], "stop": args[1], "step": args[2], "counter": counter}, "enter loop", ()
 
         self.statement(node, build, merge_last=False)
@@ -424,21 +613,26 @@ class _ThreadCompiler:
         self.patch(head, exit=len(self.code))
 
     def stmt_With(self, node: ast.With) -> None:
-        names = []
-        for item in node.items:
-            lock = item.context_expr
-            if item.optional_vars is not None or not isinstance(lock, ast.Name) or lock.id not in self.names.primitive_slots:
-                raise unsupported(node, "with supports declared locks only, as in 'with L:'")
-            names.append(lock.id)
-        for name in names:
-            slot = self.names.primitive_slots[name]
+        locks = [self.with_lock(node, item) for item in node.items]
+        for slot, name in locks:
             self.emit(p.Acquire, node, f"acquire {name}", accesses=(p.Access("acquire", name),), primitive=slot)
         self.with_depth += 1
         self.block(node.body)
         self.with_depth -= 1
-        for name in reversed(names):
-            slot = self.names.primitive_slots[name]
+        for slot, name in reversed(locks):
             self.emit(p.Release, node, f"release {name}", accesses=(p.Access("release", name),), primitive=slot)
+
+    def with_lock(self, node: ast.With, item: ast.withitem) -> tuple[int, str]:
+        """The slot and name of what `with X:` acquires: X, or the lock of Condition X."""
+        value = item.context_expr
+        if item.optional_vars is not None or not isinstance(value, ast.Name) or value.id not in self.names.primitive_slots:
+            raise unsupported(node, "with supports declared locks, semaphores and conditions, as in 'with L:'")
+        slot, prim = self.names.primitive(value.id)
+        if prim.kind == "Condition":
+            slot, prim = prim.lock, self.names.primitives[prim.lock]
+        elif prim.kind not in LOCK_LIKE:
+            raise unsupported(node, f"{prim.name} is a {prim.kind}, which 'with' cannot acquire")
+        return slot, prim.name
 
     def stmt_Assert(self, node: ast.Assert) -> None:
         def build(load: Callable) -> Final:
@@ -473,7 +667,7 @@ class _ThreadCompiler:
 
 
 def _load_local(name: str, slot: int) -> p.Expr:
-    def load(loc: tuple, sh: tuple) -> Any:
+    def load(loc: tuple, st: Any) -> Any:
         value = loc[slot]
         if value is p.UNSET:
             raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")

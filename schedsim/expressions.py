@@ -1,10 +1,10 @@
 """Python expressions of a thread body, compiled into closures.
 
 `compile_expression(node, load)` turns an `ast` expression into a function
-`fn(locals, shared)`. Names are resolved by the caller's `load`, which is
-called once per name occurrence in Python's evaluation order: that is how the
-compiler decides which shared reads become steps of their own. Nothing is
-ever passed to `eval`.
+`fn(locals, state)`. Names, and queries on primitives such as `E.is_set()`,
+are resolved by the caller's `load`, which is called once per occurrence in
+Python's evaluation order: that is how the compiler decides which shared
+reads become steps of their own. Nothing is ever passed to `eval`.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .errors import ScenarioError
 from .program import Expr
 from .values import ListValue
 
-Load = Callable[[ast.Name], Expr]
+Load = Callable[[ast.expr], Expr]  # given an ast.Name, or an ast.Call of NAME.method()
 
 BINARY = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -58,7 +58,7 @@ def _constant(node: ast.Constant, load: Load) -> Expr:
     value = node.value
     if not isinstance(value, (int, float, str, bool, type(None))):
         raise unsupported(node, f"unsupported constant {value!r}")
-    return lambda loc, sh: value
+    return lambda loc, st: value
 
 
 def _name(node: ast.Name, load: Load) -> Expr:
@@ -71,29 +71,29 @@ def _binop(node: ast.BinOp, load: Load) -> Expr:
         raise unsupported(node, f"unsupported operator in {ast.unparse(node)}")
     left = compile_expression(node.left, load)
     right = compile_expression(node.right, load)
-    return lambda loc, sh: op(left(loc, sh), right(loc, sh))
+    return lambda loc, st: op(left(loc, st), right(loc, st))
 
 
 def _unaryop(node: ast.UnaryOp, load: Load) -> Expr:
     op = UNARY[type(node.op)]
     operand = compile_expression(node.operand, load)
-    return lambda loc, sh: op(operand(loc, sh))
+    return lambda loc, st: op(operand(loc, st))
 
 
 def _boolop(node: ast.BoolOp, load: Load) -> Expr:
     parts = [compile_expression(value, load) for value in node.values]
     if isinstance(node.op, ast.And):
-        def evaluate_and(loc: tuple, sh: tuple) -> Any:
+        def evaluate_and(loc: tuple, st: Any) -> Any:
             for part in parts:
-                value = part(loc, sh)
+                value = part(loc, st)
                 if not value:
                     return value
             return value
         return evaluate_and
 
-    def evaluate_or(loc: tuple, sh: tuple) -> Any:
+    def evaluate_or(loc: tuple, st: Any) -> Any:
         for part in parts:
-            value = part(loc, sh)
+            value = part(loc, st)
             if value:
                 return value
         return value
@@ -106,12 +106,12 @@ def _compare(node: ast.Compare, load: Load) -> Expr:
     rest = [compile_expression(value, load) for value in node.comparators]
     if len(ops) == 1:
         op, second = ops[0], rest[0]
-        return lambda loc, sh: op(first(loc, sh), second(loc, sh))
+        return lambda loc, st: op(first(loc, st), second(loc, st))
 
-    def chained(loc: tuple, sh: tuple) -> bool:
-        left = first(loc, sh)
+    def chained(loc: tuple, st: Any) -> bool:
+        left = first(loc, st)
         for op, part in zip(ops, rest):
-            right = part(loc, sh)
+            right = part(loc, st)
             if not op(left, right):
                 return False
             left = right
@@ -123,14 +123,14 @@ def _ifexp(node: ast.IfExp, load: Load) -> Expr:
     test = compile_expression(node.test, load)
     body = compile_expression(node.body, load)
     orelse = compile_expression(node.orelse, load)
-    return lambda loc, sh: body(loc, sh) if test(loc, sh) else orelse(loc, sh)
+    return lambda loc, st: body(loc, st) if test(loc, st) else orelse(loc, st)
 
 
 def _list(node: ast.List, load: Load) -> Expr:
     if any(isinstance(item, ast.Starred) for item in node.elts):
         raise unsupported(node, "unsupported: * inside a list display")
     items = [compile_expression(item, load) for item in node.elts]
-    return lambda loc, sh: ListValue(item(loc, sh) for item in items)
+    return lambda loc, st: ListValue(item(loc, st) for item in items)
 
 
 def _subscript(node: ast.Subscript, load: Load) -> Expr:
@@ -139,15 +139,17 @@ def _subscript(node: ast.Subscript, load: Load) -> Expr:
         parts = [node.slice.lower, node.slice.upper, node.slice.step]
         bounds = [None if part is None else compile_expression(part, load) for part in parts]
 
-        def sliced(loc: tuple, sh: tuple) -> Any:
-            low, high, step = (None if b is None else b(loc, sh) for b in bounds)
-            return value(loc, sh)[low:high:step]
+        def sliced(loc: tuple, st: Any) -> Any:
+            low, high, step = (None if b is None else b(loc, st) for b in bounds)
+            return value(loc, st)[low:high:step]
         return sliced
     index = compile_expression(node.slice, load)
-    return lambda loc, sh: value(loc, sh)[index(loc, sh)]
+    return lambda loc, st: value(loc, st)[index(loc, st)]
 
 
 def _call(node: ast.Call, load: Load) -> Expr:
+    if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name):
+        return load(node)  # a query on a primitive, such as E.is_set()
     if not isinstance(node.func, ast.Name) or node.func.id not in BUILTINS:
         raise unsupported(
             node, f"unsupported call {ast.unparse(node.func)}(); expressions may call "
@@ -157,12 +159,12 @@ def _call(node: ast.Call, load: Load) -> Expr:
         raise unsupported(node, f"unsupported arguments in {ast.unparse(node)}")
     function = BUILTINS[node.func.id]
     args = [compile_expression(arg, load) for arg in node.args]
-    return lambda loc, sh: function(*(arg(loc, sh) for arg in args))
+    return lambda loc, st: function(*(arg(loc, st) for arg in args))
 
 
 def _joinedstr(node: ast.JoinedStr, load: Load) -> Expr:
     parts = [compile_expression(value, load) for value in node.values]
-    return lambda loc, sh: "".join(part(loc, sh) for part in parts)
+    return lambda loc, st: "".join(part(loc, st) for part in parts)
 
 
 CONVERSIONS = {-1: lambda v: v, ord("s"): str, ord("r"): repr, ord("a"): ascii}
@@ -173,8 +175,8 @@ def _formattedvalue(node: ast.FormattedValue, load: Load) -> Expr:
     convert = CONVERSIONS[node.conversion]
     spec = compile_expression(node.format_spec, load) if node.format_spec else None
     if spec is None:
-        return lambda loc, sh: format(convert(value(loc, sh)))
-    return lambda loc, sh: format(convert(value(loc, sh)), spec(loc, sh))
+        return lambda loc, st: format(convert(value(loc, st)))
+    return lambda loc, st: format(convert(value(loc, st)), spec(loc, st))
 
 
 _HANDLERS = {

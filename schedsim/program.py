@@ -4,7 +4,7 @@ Each thread's body is a flat tuple of `Instruction`s. Every instruction except
 the two `for`-loop helpers is exactly one step (one scheduling point) and
 touches at most one shared object, so a statement such as `x = x + 1` is a
 `Read` followed by a `SetShared`. Expressions are closures `fn(locals,
-shared)` built by `expressions`; a read that was split off into an earlier
+state)` built by `expressions`; a read that was split off into an earlier
 step is taken from a temporary local slot.
 
 Control flow is resolved at compile time: `next` and the branch targets point
@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-Expr = Callable[[tuple, tuple], Any]
+Expr = Callable[[tuple, Any], Any]  # (locals, state) -> value
 
 DONE = -2  # the pc of a thread that has finished
 NEW = -1   # the pc of a thread that some body starts and that has not started yet
@@ -67,6 +67,15 @@ class Read(Instruction):
     """Copy a shared variable into a temp: the first part of a split statement."""
 
     variable: int = 0
+    temp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Inspect(Instruction):
+    """Copy what a query such as `E.is_set()` or `Q.qsize()` answers into a temp."""
+
+    primitive: int = 0
+    query: Callable[[Any], Any] = None  # primitive state -> value
     temp: int = 0
 
 
@@ -126,13 +135,40 @@ class Nop(Instruction):
 
 @dataclass(frozen=True, slots=True)
 class Acquire(Instruction):
+    """Acquire a Lock, RLock or (bounded) semaphore.
+
+    With a timeout (or blocking=False) the step never waits: taken when the
+    primitive is free, it succeeds; taken when it is not, it times out. The
+    scheduler's choice of when to run it is the model of how long it waited.
+    """
+
     primitive: int = 0
+    timeout: bool = False
+    result: int = -1  # local slot for the returned bool, -1 when discarded
     blocking = True
 
 
 @dataclass(frozen=True, slots=True)
 class Release(Instruction):
     primitive: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PrimOp(Instruction):
+    """A method of an Event, Condition, Barrier or Queue, as `kind.method`.
+
+    Condition.wait and Barrier.wait are two steps each: "wait" (release the
+    lock and join the waiters; arrive at the barrier) and "wake"/"pass"
+    (leave once notified and the lock is free; once the barrier is full).
+    """
+
+    primitive: int = 0
+    op: str = ""                  # e.g. "Event.wait", "Condition.notify"
+    args: tuple[Expr, ...] = ()
+    timeout: bool = False
+    result: int = -1              # local slot for a returned value, -1 when discarded
+    saved: int = -1               # Condition.wait: temp slot for an RLock's saved depth
+    blocking = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,10 +219,15 @@ class Check:
     condition: Expr
 
 
+PRIMITIVE_KINDS = ("Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier", "Queue")
+
+
 @dataclass(frozen=True, slots=True)
 class Primitive:
     name: str
-    kind: str  # "Lock" or "RLock"
+    kind: str        # one of PRIMITIVE_KINDS
+    arg: int = 0     # Semaphore value, Barrier parties, Queue maxsize
+    lock: int = -1   # Condition: the slot of its lock
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,10 @@ import yaml
 from .errors import ScenarioError
 from .values import from_yaml
 
-TOP_LEVEL_KEYS = ("name", "description", "shared", "locks", "rlocks", "threads", "checks")
+TOP_LEVEL_KEYS = (
+    "name", "description", "shared", "locks", "rlocks", "semaphores", "bounded_semaphores",
+    "events", "conditions", "barriers", "queues", "threads", "checks",
+)
 THREAD_KEYS = ("code", "daemon", "count")
 CHECK_KINDS = ("final", "always")
 
@@ -52,6 +55,12 @@ class Scenario:
     threads: tuple[ThreadSpec, ...]
     final_checks: tuple[Check, ...] = ()
     always_checks: tuple[Check, ...] = ()
+    semaphores: tuple[tuple[str, int], ...] = ()          # name, initial value
+    bounded_semaphores: tuple[tuple[str, int], ...] = ()  # name, initial value (the bound)
+    events: tuple[str, ...] = ()
+    conditions: tuple[tuple[str, str | None], ...] = ()   # name, its lock (None: its own RLock)
+    barriers: tuple[tuple[str, int], ...] = ()            # name, parties
+    queues: tuple[tuple[str, int], ...] = ()              # name, maxsize (0: unbounded)
 
 
 def load(path: str | Path) -> Scenario:
@@ -82,7 +91,15 @@ def parse(text: str, file: str = "<scenario>") -> Scenario:
     rlocks = reader.name_list(top, "rlocks")
     threads = _threads(reader, top)
     final_checks, always_checks = _checks(reader, top)
-    scenario = Scenario(name, description, file, shared, locks, rlocks, threads, final_checks, always_checks)
+    scenario = Scenario(
+        name, description, file, shared, locks, rlocks, threads, final_checks, always_checks,
+        semaphores=reader.counted(top, "semaphores", minimum=0),
+        bounded_semaphores=reader.counted(top, "bounded_semaphores", minimum=0),
+        events=reader.name_list(top, "events"),
+        conditions=_conditions(reader, top, locks + rlocks),
+        barriers=reader.counted(top, "barriers", minimum=1),
+        queues=reader.counted(top, "queues", minimum=0),
+    )
     _check_names_unique(reader, root, scenario)
     return scenario
 
@@ -138,6 +155,19 @@ class _Reader:
         if not isinstance(node, yaml.SequenceNode):
             raise self.error(node, f"'{key}' must be a list of names, as in {key}: [L]")
         return tuple(self.identifier(item, f"a name in '{key}'") for item in node.value)
+
+    def counted(self, top: dict, key: str, minimum: int) -> tuple[tuple[str, int], ...]:
+        """A mapping of names to whole numbers, as in semaphores: {S: 2}."""
+        if key not in top:
+            return ()
+        result = []
+        for name, (key_node, value_node) in self.mapping(top[key][1], f"'{key}'").items():
+            self.identifier(key_node, f"a name in '{key}'")
+            value = self.value(value_node)
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                raise self.error(value_node, f"{key}.{name} must be a whole number of at least {minimum}, not {value!r}")
+            result.append((name, value))
+        return tuple(result)
 
     def identifier(self, node: yaml.Node, what: str) -> str:
         name = self.value(node)
@@ -227,10 +257,27 @@ def _checks(reader: _Reader, top: dict) -> tuple[tuple[Check, ...], tuple[Check,
     return tuple(found["final"]), tuple(found["always"])
 
 
+def _conditions(reader: _Reader, top: dict, locks: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    if "conditions" not in top:
+        return ()
+    result = []
+    for name, (key_node, value_node) in reader.mapping(top["conditions"][1], "'conditions'").items():
+        reader.identifier(key_node, "a condition name")
+        lock = reader.value(value_node)
+        if lock is not None and lock not in locks:
+            raise reader.error(value_node, f"condition {name} is over {lock!r}, which is not declared under 'locks:' or 'rlocks:'")
+        result.append((name, lock))
+    return tuple(result)
+
+
 def _check_names_unique(reader: _Reader, root: yaml.Node, scenario: Scenario) -> None:
     seen: dict[str, str] = {}
     kinds = [("shared variable", [name for name, _ in scenario.shared]),
              ("lock", scenario.locks), ("rlock", scenario.rlocks),
+             ("semaphore", [name for name, _ in scenario.semaphores]),
+             ("bounded semaphore", [name for name, _ in scenario.bounded_semaphores]),
+             ("event", scenario.events), ("condition", [name for name, _ in scenario.conditions]),
+             ("barrier", [name for name, _ in scenario.barriers]), ("queue", [name for name, _ in scenario.queues]),
              ("thread", [thread.name for thread in scenario.threads])]
     for kind, names in kinds:
         for name in names:

@@ -12,6 +12,8 @@ stored, so equal situations are equal states.
 """
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Any, Callable, NamedTuple
 
 from . import program as p
@@ -21,7 +23,7 @@ from .program import DONE, NEW, UNSET, Program
 class State(NamedTuple):
     threads: tuple   # per thread: (pc, locals); pc is NEW or DONE or an index into its code
     shared: tuple    # shared variables, in declaration order
-    prims: tuple     # per primitive: Lock: owner or None; RLock: (owner, count) or None
+    prims: tuple     # per primitive, see _initial_prims
     output: tuple    # the lines printed so far
     fault: tuple | None = None  # (status, message): "violation" or "error"
 
@@ -30,7 +32,9 @@ FINISHED, DEADLOCK, VIOLATION, ERROR = "finished", "deadlock", "violation", "err
 STATUSES = (FINISHED, DEADLOCK, VIOLATION, ERROR)
 
 # Exceptions that a thread body can raise: they end the run with status "error".
-RUNTIME_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, NameError, RuntimeError)
+# NameError and KeyError stay out: no scenario can raise them, so they can only
+# be bugs in schedsim, which must crash loudly rather than pass for an outcome.
+RUNTIME_ERRORS = (ArithmeticError, TypeError, ValueError, IndexError, UnboundLocalError, RuntimeError)
 
 
 class _Raise(Exception):
@@ -38,7 +42,8 @@ class _Raise(Exception):
 
     def __init__(self, kind: type, message: str):
         super().__init__(message)
-        self.kind = kind
+        module = "" if kind.__module__ == "builtins" else kind.__module__.lstrip("_") + "."
+        self.text = f"{module}{kind.__name__}" + (f": {message}" if message else "")
 
 
 def initial_state(program: Program) -> State:
@@ -61,7 +66,11 @@ def initial_state(program: Program) -> State:
 
 
 def _initial_prims(program: Program) -> tuple:
-    return tuple(None for _ in program.primitives)
+    """Lock: owner or None. RLock: (owner, depth) or None. Semaphores: their value.
+    Event: set or not. Condition: its waiters, first come first. Barrier:
+    (threads waiting, broken). Queue: its items."""
+    initial = {"Lock": None, "RLock": None, "Event": False, "Condition": (), "Barrier": ((), False), "Queue": ()}
+    return tuple(prim.arg if prim.kind.endswith("Semaphore") else initial[prim.kind] for prim in program.primitives)
 
 
 def runnable(program: Program, state: State) -> tuple[int, ...]:
@@ -106,7 +115,7 @@ def step(program: Program, state: State, tid: int) -> State:
         if pc == DONE:
             loc = ()  # a finished thread's locals are gone, so its ends merge
     except _Raise as exc:
-        return state._replace(fault=_fault(ERROR, thread, instr, f"{exc.kind.__name__}: {exc}"))
+        return state._replace(fault=_fault(ERROR, thread, instr, exc.text))
     except AssertionError as exc:
         detail = f" ({exc})" if str(exc) else ""
         return state._replace(fault=_fault(VIOLATION, thread, instr, f"assertion failed: {instr.text}{detail}"))
@@ -139,12 +148,34 @@ def waiting_for(program: Program, state: State, tid: int) -> str:
     instr = program.threads[tid].code[pc]
     if isinstance(instr, p.Acquire):
         prim = program.primitives[instr.primitive]
-        owner = _owner(state.prims[instr.primitive])
-        held = f" (held by {program.threads[owner].name})" if owner is not None else ""
-        return f"waits to acquire {prim.name}{held} at line {instr.line}"
+        held = state.prims[instr.primitive]
+        if prim.kind.endswith("Semaphore"):
+            return f"waits to acquire {prim.name} (value {held}) at line {instr.line}"
+        owner = _owner(held)
+        by = f" (held by {program.threads[owner].name})" if owner is not None else ""
+        return f"waits to acquire {prim.name}{by} at line {instr.line}"
     if isinstance(instr, p.Join):
         return f"waits to join {program.threads[instr.thread].name} at line {instr.line}"
+    if isinstance(instr, p.PrimOp) and instr.op in _WAIT_WORDS:
+        prim = program.primitives[instr.primitive]
+        return f"{_WAIT_WORDS[instr.op](program, state, prim)} at line {instr.line}"
     return f"is about to run line {instr.line}"
+
+
+def _lock_words(program: Program, state: State, prim: p.Primitive) -> str:
+    lock = program.primitives[prim.lock]
+    owner = _owner(state.prims[prim.lock])
+    by = f", held by {program.threads[owner].name}" if owner is not None else ""
+    return f"{lock.name}{by}"
+
+
+_WAIT_WORDS = {
+    "Event.wait": lambda program, state, prim: f"waits for {prim.name} to be set",
+    "Condition.wake": lambda program, state, prim: f"waits on {prim.name} for a notify or for {_lock_words(program, state, prim)}",
+    "Barrier.pass": lambda program, state, prim: f"waits at barrier {prim.name} ({len(state.prims[program.primitives.index(prim)][0])} of {prim.arg} arrived)",
+    "Queue.put": lambda program, state, prim: f"waits to put into {prim.name} (full)",
+    "Queue.get": lambda program, state, prim: f"waits to get from {prim.name} (empty)",
+}
 
 
 def _fault(kind: str, thread: p.ThreadProgram, instr: p.Instruction, message: str) -> tuple:
@@ -165,7 +196,7 @@ def _checked(program: Program, state: State, finished: bool) -> State:
     for check in checks:
         kind = "final" if check in program.final_checks and finished else "always"
         try:
-            holds = check.condition((), state.shared)
+            holds = check.condition((), state)
         except RUNTIME_ERRORS as exc:
             return state._replace(fault=(ERROR, f"check {check.text!r} (line {check.line}) raised {type(exc).__name__}: {exc}"))
         if not holds:
@@ -175,11 +206,20 @@ def _checked(program: Program, state: State, finished: bool) -> State:
 
 def _waits(program: Program, state: State, tid: int, instr: p.Instruction) -> bool:
     if isinstance(instr, p.Acquire):
-        held = state.prims[instr.primitive]
-        if held is None:
-            return False
-        return program.primitives[instr.primitive].kind == "Lock" or held[0] != tid
-    return state.threads[instr.thread][0] >= 0  # join: the target is still running
+        return not instr.timeout and not _can_acquire(program, state, tid, instr.primitive)
+    if isinstance(instr, p.Join):
+        return state.threads[instr.thread][0] >= 0  # the target is still running
+    return _PRIM_OPS[instr.op][0](program, state, tid, instr)
+
+
+def _can_acquire(program: Program, state: State, tid: int, slot: int) -> bool:
+    held = state.prims[slot]
+    kind = program.primitives[slot].kind
+    if kind == "Lock":
+        return held is None
+    if kind == "RLock":
+        return held is None or held[0] == tid
+    return held > 0  # a semaphore's value
 
 
 def _owner(prim_state: Any) -> int | None:
@@ -196,7 +236,7 @@ def _settle(thread: p.ThreadProgram, pc: int, loc: tuple) -> tuple[int, tuple]:
     while pc >= 0 and code[pc].silent:
         instr = code[pc]
         if isinstance(instr, p.ForInit):
-            numbers = range(instr.start(loc, ()), instr.stop(loc, ()), instr.step(loc, ()))
+            numbers = range(instr.start(loc, None), instr.stop(loc, None), instr.step(loc, None))
             loc = _cleared(loc, instr.clear)
             loc = _set(_set(_set(loc, instr.counter, numbers.start), instr.counter + 1, numbers.stop),
                        instr.counter + 2, numbers.step)
@@ -238,22 +278,22 @@ def _read(program: Program, state: State, tid: int, instr: p.Read, loc: tuple) -
 
 
 def _set_local(program: Program, state: State, tid: int, instr: p.SetLocal, loc: tuple) -> tuple:
-    loc = _set(_cleared(loc, instr.clear), instr.slot, instr.value(loc, state.shared))
+    loc = _set(_cleared(loc, instr.clear), instr.slot, instr.value(loc, state))
     return instr.next, loc, state.shared, state.prims, state.output, state.threads
 
 
 def _set_shared(program: Program, state: State, tid: int, instr: p.SetShared, loc: tuple) -> tuple:
-    return _write(state, instr, loc, instr.value(loc, state.shared))
+    return _write(state, instr, loc, instr.value(loc, state))
 
 
 def _set_item(program: Program, state: State, tid: int, instr: p.SetItem, loc: tuple) -> tuple:
-    value = instr.value(loc, state.shared)
-    index = instr.index(loc, state.shared)
+    value = instr.value(loc, state)
+    index = instr.index(loc, state)
     return _write(state, instr, loc, _as_list(state.shared[instr.variable]).replaced(index, value))
 
 
 def _append(program: Program, state: State, tid: int, instr: p.Append, loc: tuple) -> tuple:
-    value = instr.value(loc, state.shared)
+    value = instr.value(loc, state)
     return _write(state, instr, loc, _as_list(state.shared[instr.variable]).appended(value))
 
 
@@ -269,21 +309,21 @@ def _write(state: State, instr: Any, loc: tuple, value: Any) -> tuple:
 
 
 def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple) -> tuple:
-    sep = " " if instr.sep is None else instr.sep(loc, state.shared)
+    sep = " " if instr.sep is None else instr.sep(loc, state)
     if not isinstance(sep, str):
         raise TypeError(f"sep must be None or a string, not {type(sep).__name__}")
-    line = sep.join(str(arg(loc, state.shared)) for arg in instr.args)
+    line = sep.join(str(arg(loc, state)) for arg in instr.args)
     return instr.next, _cleared(loc, instr.clear), state.shared, state.prims, state.output + (line,), state.threads
 
 
 def _test(program: Program, state: State, tid: int, instr: p.Test, loc: tuple) -> tuple:
-    target = instr.next if instr.condition(loc, state.shared) else instr.orelse
+    target = instr.next if instr.condition(loc, state) else instr.orelse
     return target, _cleared(loc, instr.clear), state.shared, state.prims, state.output, state.threads
 
 
 def _assert(program: Program, state: State, tid: int, instr: p.Assert, loc: tuple) -> tuple:
-    if not instr.condition(loc, state.shared):
-        message = instr.message(loc, state.shared) if instr.message is not None else ""
+    if not instr.condition(loc, state):
+        message = instr.message(loc, state) if instr.message is not None else ""
         raise AssertionError(message)
     return instr.next, _cleared(loc, instr.clear), state.shared, state.prims, state.output, state.threads
 
@@ -293,25 +333,194 @@ def _nop(program: Program, state: State, tid: int, instr: p.Nop, loc: tuple) -> 
 
 
 def _acquire(program: Program, state: State, tid: int, instr: p.Acquire, loc: tuple) -> tuple:
-    held = state.prims[instr.primitive]
-    if program.primitives[instr.primitive].kind == "Lock":
-        new = tid
-    else:
-        new = (tid, 1 if held is None else held[1] + 1)
-    return instr.next, loc, state.shared, _set(state.prims, instr.primitive, new), state.output, state.threads
+    slot = instr.primitive
+    got = _can_acquire(program, state, tid, slot)  # False only for a timed-out try
+    prims = state.prims
+    if got:
+        held = prims[slot]
+        kind = program.primitives[slot].kind
+        new = tid if kind == "Lock" else (tid, 1 if held is None else held[1] + 1) if kind == "RLock" else held - 1
+        prims = _set(prims, slot, new)
+    if instr.result >= 0:
+        loc = _set(loc, instr.result, got)
+    return instr.next, loc, state.shared, prims, state.output, state.threads
 
 
 def _release(program: Program, state: State, tid: int, instr: p.Release, loc: tuple) -> tuple:
+    prim = program.primitives[instr.primitive]
     held = state.prims[instr.primitive]
-    if program.primitives[instr.primitive].kind == "Lock":
+    if prim.kind == "Lock":
         if held is None:
             raise _Raise(RuntimeError, "release unlocked lock")
         new = None
-    else:
+    elif prim.kind == "RLock":
         if held is None or held[0] != tid:
             raise _Raise(RuntimeError, "cannot release un-acquired lock")
         new = None if held[1] == 1 else (tid, held[1] - 1)
+    else:
+        if prim.kind == "BoundedSemaphore" and held >= prim.arg:
+            raise _Raise(ValueError, "Semaphore released too many times")
+        new = held + 1
     return instr.next, loc, state.shared, _set(state.prims, instr.primitive, new), state.output, state.threads
+
+
+def _inspect(program: Program, state: State, tid: int, instr: p.Inspect, loc: tuple) -> tuple:
+    loc = _set(loc, instr.temp, instr.query(state.prims[instr.primitive]))
+    return instr.next, loc, state.shared, state.prims, state.output, state.threads
+
+
+def _prim_op(program: Program, state: State, tid: int, instr: p.PrimOp, loc: tuple) -> tuple:
+    args = [arg(loc, state) for arg in instr.args]
+    loc = _cleared(loc, instr.clear) if instr.op != "Condition.wake" else loc
+    prims, loc = _PRIM_OPS[instr.op][1](program, state, tid, instr, loc, args)
+    if instr.op == "Condition.wake":
+        loc = _cleared(loc, instr.clear)
+    return instr.next, loc, state.shared, prims, state.output, state.threads
+
+
+# -- Event, Condition, Barrier, Queue: (must wait?, run) per operation -----------------
+
+def _never(program: Program, state: State, tid: int, instr: p.PrimOp) -> bool:
+    return False
+
+
+def _with_result(instr: p.PrimOp, loc: tuple, value: Any) -> tuple:
+    return _set(loc, instr.result, value) if instr.result >= 0 else loc
+
+
+def _holds_lock(program: Program, state: State, tid: int, slot: int) -> bool:
+    """CPython's Condition._is_owned: an RLock must be ours; a Lock merely locked."""
+    held = state.prims[slot]
+    if program.primitives[slot].kind == "Lock":
+        return held is not None
+    return held is not None and held[0] == tid
+
+
+def _event_wait_waits(program, state, tid, instr) -> bool:
+    return not instr.timeout and not state.prims[instr.primitive]
+
+
+def _event_set(program, state, tid, instr, loc, args):
+    return _set(state.prims, instr.primitive, True), loc
+
+
+def _event_clear(program, state, tid, instr, loc, args):
+    return _set(state.prims, instr.primitive, False), loc
+
+
+def _event_wait(program, state, tid, instr, loc, args):
+    return state.prims, _with_result(instr, loc, state.prims[instr.primitive])
+
+
+def _condition_wait(program, state, tid, instr, loc, args):
+    """Release the lock (an RLock entirely, saving its depth) and join the waiters."""
+    prim = program.primitives[instr.primitive]
+    if not _holds_lock(program, state, tid, prim.lock):
+        raise _Raise(RuntimeError, "cannot wait on un-acquired lock")
+    held = state.prims[prim.lock]
+    depth = held[1] if program.primitives[prim.lock].kind == "RLock" else 1
+    prims = _set(_set(state.prims, prim.lock, None), instr.primitive, state.prims[instr.primitive] + (tid,))
+    return prims, _set(loc, instr.saved, depth)
+
+
+def _condition_wake_waits(program, state, tid, instr) -> bool:
+    prim = program.primitives[instr.primitive]
+    notified = tid not in state.prims[instr.primitive]
+    return (not notified and not instr.timeout) or not _can_acquire(program, state, tid, prim.lock)
+
+
+def _condition_wake(program, state, tid, instr, loc, args):
+    """Take the lock back; still among the waiters means the wait timed out."""
+    prim = program.primitives[instr.primitive]
+    waiters = state.prims[instr.primitive]
+    notified = tid not in waiters
+    if not notified:
+        waiters = tuple(t for t in waiters if t != tid)
+    lock_kind = program.primitives[prim.lock].kind
+    owner = tid if lock_kind == "Lock" else (tid, loc[instr.saved])
+    prims = _set(_set(state.prims, instr.primitive, waiters), prim.lock, owner)
+    return prims, _with_result(instr, loc, notified)
+
+
+def _condition_notify(program, state, tid, instr, loc, args):
+    prim = program.primitives[instr.primitive]
+    if not _holds_lock(program, state, tid, prim.lock):
+        raise _Raise(RuntimeError, "cannot notify on un-acquired lock")
+    count = args[0] if args else len(state.prims[instr.primitive])
+    if not isinstance(count, int):
+        raise TypeError(f"notify() count must be an int, not {type(count).__name__}")
+    return _set(state.prims, instr.primitive, state.prims[instr.primitive][max(count, 0):]), loc
+
+
+def _barrier_wait(program, state, tid, instr, loc, args):
+    """Arrive; the last of the parties to arrive releases everyone waiting."""
+    waiting, broken = state.prims[instr.primitive]
+    if broken:
+        raise _Raise(threading.BrokenBarrierError, "")
+    waiting = waiting + (tid,)
+    if len(waiting) == program.primitives[instr.primitive].arg:
+        waiting = ()
+    return _set(state.prims, instr.primitive, (waiting, broken)), loc
+
+
+def _barrier_pass_waits(program, state, tid, instr) -> bool:
+    waiting, broken = state.prims[instr.primitive]
+    return tid in waiting and not broken and not instr.timeout
+
+
+def _barrier_pass(program, state, tid, instr, loc, args):
+    waiting, broken = state.prims[instr.primitive]
+    if broken or tid in waiting:  # aborted, or this wait timed out and broke the barrier
+        raise _Raise(threading.BrokenBarrierError, "")
+    return state.prims, loc
+
+
+def _barrier_abort(program, state, tid, instr, loc, args):
+    waiting, _ = state.prims[instr.primitive]
+    return _set(state.prims, instr.primitive, (waiting, True)), loc
+
+
+def _queue_full(program: Program, state: State, slot: int) -> bool:
+    return 0 < program.primitives[slot].arg <= len(state.prims[slot])
+
+
+def _queue_put_waits(program, state, tid, instr) -> bool:
+    return not instr.timeout and _queue_full(program, state, instr.primitive)
+
+
+def _queue_put(program, state, tid, instr, loc, args):
+    if _queue_full(program, state, instr.primitive):
+        raise _Raise(queue.Full, "")
+    return _set(state.prims, instr.primitive, state.prims[instr.primitive] + (args[0],)), loc
+
+
+def _queue_get_waits(program, state, tid, instr) -> bool:
+    return not instr.timeout and not state.prims[instr.primitive]
+
+
+def _queue_get(program, state, tid, instr, loc, args):
+    items = state.prims[instr.primitive]
+    if not items:
+        raise _Raise(queue.Empty, "")
+    return _set(state.prims, instr.primitive, items[1:]), _with_result(instr, loc, items[0])
+
+
+_PRIM_OPS: dict[str, tuple[Callable[..., bool], Callable[..., tuple]]] = {
+    "Event.set": (_never, _event_set),
+    "Event.clear": (_never, _event_clear),
+    "Event.wait": (_event_wait_waits, _event_wait),
+    "Condition.wait": (_never, _condition_wait),
+    "Condition.wake": (_condition_wake_waits, _condition_wake),
+    "Condition.notify": (_never, _condition_notify),
+    "Condition.notify_all": (_never, lambda *a: _condition_notify(*a[:5], [])),
+    "Barrier.wait": (_never, _barrier_wait),
+    "Barrier.pass": (_barrier_pass_waits, _barrier_pass),
+    "Barrier.abort": (_never, _barrier_abort),
+    "Queue.put": (_queue_put_waits, _queue_put),
+    "Queue.put_nowait": (_never, _queue_put),
+    "Queue.get": (_queue_get_waits, _queue_get),
+    "Queue.get_nowait": (_never, _queue_get),
+}
 
 
 def _start(program: Program, state: State, tid: int, instr: p.Start, loc: tuple) -> tuple:
@@ -332,4 +541,5 @@ _EXECUTE: dict[type, Callable[..., tuple]] = {
     p.Read: _read, p.SetLocal: _set_local, p.SetShared: _set_shared, p.SetItem: _set_item,
     p.Append: _append, p.Print: _print, p.Test: _test, p.Assert: _assert, p.Nop: _nop,
     p.Acquire: _acquire, p.Release: _release, p.Start: _start, p.Join: _join,
+    p.Inspect: _inspect, p.PrimOp: _prim_op,
 }
