@@ -275,8 +275,8 @@ class _ThreadCompiler:
         reads = _Reads(counting.count, merge, self.temp_base)
         cls, fields, effect, accesses = build(self.loader(reads))
         self.max_temps = max(self.max_temps, len(reads.split))
-        for name, cls, read_fields in reads.split:
-            self.emit(cls, node, f"read {name}", accesses=(p.Access("read", name),), **read_fields)
+        for name, read_cls, read_fields in reads.split:
+            self.emit(read_cls, node, f"read {name}", accesses=(p.Access("read", name),), **read_fields)
         if reads.merged:
             accesses = (p.Access("read", reads.merged),) + accesses
             effect = f"read {reads.merged}" + (f", {effect}" if effect else "")

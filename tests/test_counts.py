@@ -27,3 +27,14 @@ def test_two_threads_of_three_independent_steps_have_20_interleavings():
     """)
     assert analysis.interleavings == 20
     assert [o.interleavings for o in analysis.outcomes] == [20]
+
+
+def test_x_plus_one_in_two_threads_is_a_read_and_a_write_each():
+    """x = x + 1 is two steps, so C(4, 2) = 6 orders; x == 2 only in the 2 serial ones."""
+    from conftest import assert_outcomes
+    assert_outcomes("""
+        shared: {x: 0}
+        threads:
+          A: x = x + 1
+          B: x = x + 1
+    """, {("finished", (2,)): 2, ("finished", (1,)): 4})
