@@ -12,6 +12,7 @@ stored, so equal situations are equal states.
 """
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 from typing import Any, Callable, NamedTuple
@@ -129,7 +130,7 @@ def step(program: Program, state: State, tid: int) -> State:
     return new
 
 
-_new_state = State._make
+_new_state = functools.partial(tuple.__new__, State)  # State._make without its Python-level call
 
 
 def current_instruction(program: Program, state: State, tid: int) -> p.Instruction | None:
