@@ -56,3 +56,34 @@ def counter_yaml() -> str:
             b = b + 1
             x = b
     """
+
+
+def outcome_rows(yaml_text: str) -> dict:
+    """{(status, final values, output lines): (interleavings, probability)}: outcomes that differ only in output stay apart."""
+    _, analysis = explored(yaml_text)
+    return {
+        (outcome.status, outcome.final, outcome.output): (outcome.interleavings, outcome.probability)
+        for outcome in analysis.outcomes
+    }
+
+
+def cli_runner():
+    """A click CliRunner that keeps stderr apart from stdout on every click version."""
+    from click.testing import CliRunner
+    try:
+        return CliRunner(mix_stderr=False)  # click < 8.2
+    except TypeError:
+        return CliRunner()
+
+
+def invoke(*args: str):
+    """Run `schedsim ARGS...` in-process; the result has exit_code, stdout and stderr."""
+    from schedsim.cli import main
+    return cli_runner().invoke(main, list(args))
+
+
+def write_scenario(directory, yaml_text: str, name: str = "scenario.yaml"):
+    """Write scenario YAML (indentation stripped) to directory/name and return its path as a string."""
+    path = directory / name
+    path.write_text(textwrap.dedent(yaml_text).lstrip("\n"), encoding="utf-8")
+    return str(path)
