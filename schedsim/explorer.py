@@ -109,22 +109,23 @@ def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Pr
     add_edge, add_state, add_parent, lookup = graph.add_edge, states.append, parents.append, index.get
     try:
         with gc_paused():
-            while node < len(states):
-                if len(states) >= max_states:
-                    stopped = LIMIT
-                    break
+            while node < len(states) and stopped is None:
                 state = states[node]
                 for tid in runnable(program, state):
                     successor = step(program, state, tid)
                     target = lookup(successor)
                     if target is None:
+                        if len(states) >= max_states:
+                            stopped = LIMIT  # this node stays in the frontier, half expanded
+                            break
                         successor = _shared_parts(successor, parts)
                         target = len(states)
                         index[successor] = target
                         add_state(successor)
                         add_parent(node)
                     add_edge(node, target)
-                node += 1
+                else:
+                    node += 1
                 if progress is not None and node % PROGRESS_EVERY == 0:
                     progress(len(states), graph.number_of_edges(), time.perf_counter() - started)
     except KeyboardInterrupt:
