@@ -22,6 +22,10 @@ from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .report import build_report, exit_status
+from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
+from .sampling import (DEFAULT_DEPTH, DEFAULT_MAX_STEPS, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
+                       SampleOptions, sample, single_run, validate)
+from .sampling import DEFAULT_MAX_STATES as SAMPLE_MAX_STATES
 from .scenario import load
 
 BAD_INPUT = 2
@@ -164,6 +168,112 @@ def graph_command(file: str, output: str, max_states: int) -> None:
         _fail(f"cannot write {output}: {exc.strerror}")
     graph = exploration.graph
     click.echo(f"wrote {graph.number_of_nodes():,} states and {graph.number_of_edges():,} steps to {output} ({kind})")
+
+
+def _sampling_options(function: Any) -> Any:
+    """The options that `sample` and `run` share. Numbers are parsed here, not
+    by click, so that a bad one is one line on stderr, not a usage screen."""
+    options = [
+        click.option("--seed", default="0", show_default=True, metavar="S", help="Seed of the run(s): a whole number >= 0."),
+        click.option("--strategy", default="random", show_default=True, metavar="NAME",
+                     help="random (each step uniform among runnable threads), uniform (each interleaving "
+                          "equally likely) or pct (Burckhardt et al. 2010)."),
+        click.option("--depth", default=str(DEFAULT_DEPTH), show_default=True, metavar="D",
+                     help="pct: the bug depth d, which gives d-1 priority change points."),
+        click.option("--pct-steps", default=None, metavar="K",
+                     help="pct: change points fall among the first K steps [default: the length of one probe run]."),
+        click.option("--max-steps", default=str(DEFAULT_MAX_STEPS), show_default=True, metavar="M",
+                     help="Stop a run after M steps and count it as unfinished."),
+        click.option("--max-states", default=str(SAMPLE_MAX_STATES), show_default=True, metavar="N",
+                     help="Explore at most N states for the exact probabilities (and uniform); 0 skips them."),
+        click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _whole(option: str, text: str | None) -> int | None:
+    """An option's value as an int, or exit 2 with one line."""
+    if text is None:
+        return None
+    try:
+        return int(text, 10)
+    except ValueError:
+        _fail(f"{option} must be a whole number, not {text!r}")
+    raise AssertionError("unreachable")
+
+
+def _options(**texts: str | None) -> SampleOptions:
+    """SampleOptions from the command line's strings; numbers checked by `_whole`."""
+    values: dict[str, Any] = {"strategy": texts.pop("strategy")}
+    for name, text in texts.items():
+        value = _whole("--" + name.replace("_", "-"), text)
+        if value is not None:
+            values[name] = value
+    options = SampleOptions(**values)
+    try:
+        validate(options)
+    except SampleError as exc:
+        _fail(str(exc))
+    return options
+
+
+@main.command("sample")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--runs", default=str(DEFAULT_RUNS), show_default=True, metavar="N", help="How many runs.")
+@click.option("--jobs", default="1", show_default=True, metavar="J",
+              help="Worker processes; the output is the same for every J.")
+@click.option("--top", default=str(DEFAULT_TOP), show_default=True, metavar="T",
+              help="Describe at most T outcomes of each status (0: all); the rest are counted.")
+@_sampling_options
+def sample_command(file: str, runs: str, jobs: str, top: str, seed: str, strategy: str, depth: str,
+                   pct_steps: str | None, max_steps: str, max_states: str, as_json: bool) -> None:
+    """Run FILE many times, each run picked by a strategy from a seed, and tally the outcomes."""
+    options = _options(runs=runs, top=top, seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
+                       max_steps=max_steps, max_states=max_states)
+    workers = _whole("--jobs", jobs)
+    if workers < 1:
+        _fail("--jobs must be at least 1")
+    program = _program(file)
+    try:
+        result = sample(program, options, jobs=workers)
+    except SampleError as exc:
+        _fail(f"{file}: {exc}")
+    report = build_sample_report(result)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(sample_text(report, file), nl=False)
+    sys.exit(sample_exit_status(report))
+
+
+@main.command("run")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--predict", is_flag=True, help="Hide every value as ? and withhold the outcome; the same seed reveals it.")
+@_sampling_options
+def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
+                max_steps: str, max_states: str, as_json: bool) -> None:
+    """One run of FILE, picked by a strategy from a seed, as a trace: a column per thread, a row per step."""
+    if predict and as_json:
+        _fail("--predict is for a class to read; it does not go with --json")
+    options = _options(seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
+                       max_steps=max_steps, max_states=max_states)
+    program = _program(file)
+    try:
+        plan, result = single_run(program, options)
+    except SampleError as exc:
+        _fail(f"{file}: {exc}")
+    run = replay(program, [program.threads[tid].name for tid in result.schedule])
+    if as_json:
+        data = _run_json(run)
+        data.update(seed=result.seed, strategy=options.strategy, unfinished=result.status == UNFINISHED)
+        _echo_json(data)
+    else:
+        click.echo(single_run_text(plan, result, run, file, predict), nl=False)
+    if predict:
+        sys.exit(0)  # the exit status would give the outcome away
+    sys.exit({"finished": 0, UNFINISHED: 3}.get(result.status, 1))
 
 
 def _program(file: str) -> Program:

@@ -82,19 +82,24 @@ def _verdict(report: dict[str, Any]) -> str:
     return "RESULT: every run finishes and every check holds."
 
 
-def run_text(run: Run) -> str:
-    """A replayed run: one row per step, one column per thread, the shared variables after it."""
+def run_text(run: Run, predict: bool = False) -> str:
+    """A replayed run: one row per step, one column per thread, the shared variables after it.
+
+    With `predict`, every value and printed line is `?` and the outcome is
+    withheld, for a class to work out before the reveal.
+    """
     program = run.program
     names = program.thread_names
     cells = []
     for number, item in enumerate(run.steps, start=1):
         instr = item.instruction
         cell = f"L{instr.line} {instr.text}  [{instr.action}]"
-        shared = "  ".join(f"{name}={show(value)}" for name, value in zip(program.shared_names, item.after.shared))
+        shared = "  ".join(f"{name}={'?' if predict else show(value)}"
+                           for name, value in zip(program.shared_names, item.after.shared))
         printed = ""
         before = run.steps[number - 2].after if number > 1 else run.initial
         if len(item.after.output) > len(before.output):
-            printed = f"  prints {item.after.output[-1]!r}"
+            printed = "  prints ?" if predict else f"  prints {item.after.output[-1]!r}"
         cells.append((number, item.thread, cell, shared + printed))
     widths = [len(name) for name in names]
     for _, tid, cell, _ in cells:
@@ -105,7 +110,7 @@ def run_text(run: Run) -> str:
         columns = [cell.ljust(width) if t == tid else " " * width for t, width in enumerate(widths)]
         lines.append(f"{number:>4}  " + "  ".join(columns) + "  | " + shared)
     lines.append("")
-    lines.append(_run_end(run))
+    lines.append("outcome: withheld" if predict else _run_end(run))
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
