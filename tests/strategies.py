@@ -1,0 +1,129 @@
+"""Hypothesis strategies shared by the property tests: small scenarios, as YAML text.
+
+`scenarios()` draws 2-3 threads of 1-4 statements each over 1-2 shared
+ints: reads and writes, local arithmetic, `with L:` blocks, `if`,
+`print` and `assert` (so that some runs end in a violation). Locals are only read once assigned on every path, so runs end
+in errors only where the semantics says they should. `local_scenarios()`
+draws threads that touch nothing shared, together with how many steps
+each thread takes, for counting interleavings by formula.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+THREADS = ("A", "B", "C")
+SHARED = ("x", "y")
+LOCALS = ("a", "b")
+
+
+@st.composite
+def expressions(draw, shared: tuple[str, ...], assigned: frozenset[str]) -> str:
+    """A constant, a name, or one binary operation on two of those."""
+    atoms = [st.integers(0, 3).map(str)]
+    if shared:
+        atoms.append(st.sampled_from(shared))
+    if assigned:
+        atoms.append(st.sampled_from(sorted(assigned)))
+    atom = st.one_of(atoms)
+    left = draw(atom)
+    if draw(st.booleans()):
+        return left
+    return f"{left} {draw(st.sampled_from(['+', '-', '*']))} {draw(atom)}"
+
+
+@st.composite
+def statements(draw, shared: tuple[str, ...], assigned: set[str], thread: str, nested: bool = False) -> list[str]:
+    """One statement as source lines. Adds the locals it surely assigns to `assigned`."""
+    kinds = ["local", "write", "print", "assert"]
+    if not nested:
+        kinds += ["with", "if"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "local":
+        name = draw(st.sampled_from(LOCALS))
+        value = draw(expressions(shared, frozenset(assigned)))
+        if name in assigned and draw(st.booleans()):
+            line = f"{name} += {value}"
+        else:
+            line = f"{name} = {value}"
+        assigned.add(name)
+        return [line]
+    if kind == "write":
+        name = draw(st.sampled_from(shared))
+        value = draw(expressions(shared, frozenset(assigned)))
+        return [f"{name} {draw(st.sampled_from(['=', '+=']))} {value}"]
+    if kind == "print":
+        value = draw(expressions(shared, frozenset(assigned)))
+        return [f'print("{thread}", {value})' if draw(st.booleans()) else f"print({value})"]
+    if kind == "assert":
+        return [f"assert {draw(expressions(shared, frozenset(assigned)))} != {draw(st.integers(0, 3))}"]
+    if kind == "with":
+        body = draw(st.lists(statements(shared, assigned, thread, nested=True), min_size=1, max_size=2))
+        return ["with L:"] + [f"    {line}" for lines in body for line in lines]
+    test = draw(expressions(shared, frozenset(assigned)))
+    lines = [f"if {test} > {draw(st.integers(0, 2))}:"]
+    lines += [f"    {line}" for line in draw(statements(shared, set(assigned), thread, nested=True))]
+    if draw(st.booleans()):
+        lines.append("else:")
+        lines += [f"    {line}" for line in draw(statements(shared, set(assigned), thread, nested=True))]
+    return lines
+
+
+@st.composite
+def scenarios(draw, threads: tuple[int, int] = (2, 3), statements_per_thread: tuple[int, int] = (1, 4)) -> str:
+    """Scenario YAML: 2-3 threads of 1-4 statements over 1-2 shared ints and a lock L."""
+    shared = SHARED[:draw(st.integers(1, 2))]
+    lines = ["shared: {" + ", ".join(f"{name}: {draw(st.integers(0, 2))}" for name in shared) + "}",
+             "locks: [L]", "threads:"]
+    for thread in THREADS[:draw(st.integers(*threads))]:
+        assigned: set[str] = set()
+        count = draw(st.integers(*statements_per_thread))
+        body = [line for _ in range(count) for line in draw(statements(shared, assigned, thread))]
+        lines.append(f"  {thread}: |")
+        lines += [f"    {line}" for line in body]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class LocalScenario:
+    """Threads that touch nothing shared, and how many steps each takes."""
+
+    yaml: str
+    steps: tuple[int, ...]
+
+
+@st.composite
+def local_statements(draw, assigned: set[str]) -> tuple[list[str], int]:
+    """A statement on locals only, and its number of steps."""
+    kind = draw(st.sampled_from(["set", "for", "if"] if assigned else ["set", "for"]))
+    if kind == "set":
+        name = draw(st.sampled_from(LOCALS))
+        line = f"{name} = {draw(expressions((), frozenset(assigned)))}"
+        assigned.add(name)
+        return [line], 1
+    if kind == "for":
+        # The loop itself is no step: n iterations of a one-step body.
+        n = draw(st.integers(0, 2))
+        return [f"for i in range({n}):", "    a = i"], n
+    test = draw(st.sampled_from(sorted(assigned)))
+    # The test is a step, then exactly one of the two one-step branches.
+    return [f"if {test} > 1:", "    b = 1", "else:", "    b = 2"], 2
+
+
+@st.composite
+def local_scenarios(draw) -> LocalScenario:
+    """2-3 threads of 1-3 local statements; a thread may take no step at all (range(0))."""
+    lines = ["threads:"]
+    steps = []
+    for thread in THREADS[:draw(st.integers(2, 3))]:
+        assigned: set[str] = set()
+        body, count = [], 0
+        for _ in range(draw(st.integers(1, 3))):
+            statement, n = draw(local_statements(assigned))
+            body += statement
+            count += n
+        lines.append(f"  {thread}: |")
+        lines += [f"    {line}" for line in body]
+        steps.append(count)
+    return LocalScenario("\n".join(lines) + "\n", tuple(steps))
