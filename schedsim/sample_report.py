@@ -13,7 +13,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from .analysis import INFINITE
+from .analysis import INFINITE, Outcome
 from .render import STATUS_WORDS
 from .render import run_text
 from .replay import Run
@@ -45,7 +45,8 @@ def build_sample_report(result: Sample) -> dict[str, Any]:
         "outcomes": [_seen_json(result, seen) for seen in result.outcomes],
         "more_outcomes": [{"status": kind, "outcomes": outcomes, "runs": runs}
                           for kind, (outcomes, runs) in result.more.items()],
-        "unseen": [outcome_json(exploration, outcome) for outcome in result.unseen],
+        "unseen": [_unseen_json(result, outcome) for outcome in result.unseen],
+        "more_unseen": result.more_unseen,
         "unfinished": _unfinished_json(result.unfinished),
         "violations": [{"message": seen.message, "schedule": _names(result, seen), "runs": seen.runs}
                        for seen in result.outcomes if seen.status == "violation"],
@@ -69,11 +70,23 @@ def _seen_json(result: Sample, seen: Seen) -> dict[str, Any]:
     entry["probability"] = float(exact.probability) if exact else None
     entry["probability_exact"] = str(exact.probability) if exact else None
     entry["interleavings"] = count_json(exact.interleavings) if exact else None
-    total = plan.analysis.interleavings if plan.analysis else INFINITE
-    share = exact is not None and total is not INFINITE and exact.interleavings is not INFINITE
-    entry["interleaving_share"] = exact.interleavings / total if share else None
+    entry["interleaving_share"] = _share(result, exact)
     entry.update(schedule=_names(result, seen), run=seen.run, seed=seen.first.seed)
     return entry
+
+
+def _unseen_json(result: Sample, outcome: Outcome) -> dict[str, Any]:
+    entry = outcome_json(result.plan.exploration, outcome)
+    entry["interleaving_share"] = _share(result, outcome)
+    return entry
+
+
+def _share(result: Sample, exact: Outcome | None) -> float | None:
+    """The outcome's share of all interleavings, what the uniform strategy's frequency tends to."""
+    total = result.plan.analysis.interleavings if result.plan.analysis else INFINITE
+    if exact is None or total is INFINITE or exact.interleavings is INFINITE:
+        return None
+    return exact.interleavings / total
 
 
 def _names(result: Sample, seen: Seen) -> list[str]:
@@ -133,18 +146,21 @@ def _exact_line(report: dict[str, Any]) -> str:
 
 
 def _table(report: dict[str, Any]) -> list[str]:
+    """Seen outcomes, then runs that did not end, then what explore says could happen but did not."""
     rows = [("#", "outcome", "runs", "frequency", EXACT_HEADINGS[report["strategy"]] if report["complete"] else "")]
     for number, outcome in enumerate(report["outcomes"], start=1):
         rows.append((str(number), _summary(outcome), f"{outcome['runs']:,}", f"{outcome['frequency']:.4f}",
                      _exact_cell(outcome, report["strategy"])))
-    for outcome in report["unseen"]:
-        rows.append(("-", _summary(outcome), "0", f"{0:.4f}", _exact_cell(outcome, report["strategy"])))
     for more in report["more_outcomes"]:
         rows.append(("", f"{more['outcomes']:,} more {STATUS_WORDS[more['status']]} outcomes",
                      f"{more['runs']:,}", f"{more['runs'] / report['runs']:.4f}", ""))
     if report["unfinished"]:
         runs = report["unfinished"]["runs"]
         rows.append(("", f"unfinished after {report['max_steps']:,} steps", f"{runs:,}", f"{runs / report['runs']:.4f}", ""))
+    for outcome in report["unseen"]:
+        rows.append(("-", _summary(outcome), "0", f"{0:.4f}", _exact_cell(outcome, report["strategy"])))
+    if report["more_unseen"]:
+        rows.append(("-", f"{report['more_unseen']:,} more possible outcomes", "0", f"{0:.4f}", ""))
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     aligned = []
     for row in rows:
@@ -171,7 +187,8 @@ def _exact_cell(outcome: dict[str, Any], strategy: str) -> str:
     if outcome.get("probability") is None:
         return ""
     if strategy == "uniform":
-        return f"{outcome['interleaving_share']:.4f} ({outcome['interleavings']:,} interleavings)"
+        count = outcome["interleavings"]
+        return f"{outcome['interleaving_share']:.4f} ({count:,} interleaving{'s' if count != 1 else ''})"
     return f"{outcome['probability']:.4f} ({outcome['probability_exact']})"
 
 

@@ -101,7 +101,8 @@ class Sample:
     plan: Plan
     outcomes: list[Seen]            # the described outcomes, in report order
     more: dict[str, tuple[int, int]]  # status -> (outcomes, runs) seen but not described
-    unseen: list[Outcome]           # exact outcomes that no run reached
+    unseen: list[Outcome]           # exact outcomes that no run reached (the first `top` of each status)
+    more_unseen: int                # how many more of those there are
     unfinished: Seen | None
     steps: int                      # steps taken over all runs
 
@@ -293,20 +294,26 @@ def _summarise(plan: Plan, tallies: dict[tuple, list[int]], steps: int) -> Sampl
         exact = {_digest((o.status, o.final, o.output, o.message)): o for o in plan.analysis.outcomes}
     unfinished = tallies.pop((UNFINISHED, b""), None)
     ordered = sorted(tallies.items(), key=lambda item: (STATUS_ORDER[item[0][0]], -item[1][0], item[1][1]))
-    described: dict[str, int] = {}
+    described, dropped = _cap(ordered, lambda item: item[0][0], plan.options.top)
     more: dict[str, tuple[int, int]] = {}
-    outcomes = []
-    for (kind, digest), (count, first) in ordered:
-        if plan.options.top and described.get(kind, 0) >= plan.options.top:
-            outcomes_more, runs_more = more.get(kind, (0, 0))
-            more[kind] = (outcomes_more + 1, runs_more + count)
-            continue
-        described[kind] = described.get(kind, 0) + 1
-        outcomes.append(_tell(plan, first, count, exact.get(digest)))
+    for (kind, _), (count, _) in dropped:
+        outcomes_more, runs_more = more.get(kind, (0, 0))
+        more[kind] = (outcomes_more + 1, runs_more + count)
+    outcomes = [_tell(plan, first, count, exact.get(digest)) for (_, digest), (count, first) in described]
     seen = {digest for _, digest in tallies}
-    unseen = [outcome for digest, outcome in exact.items() if digest not in seen]
+    unseen, unseen_dropped = _cap([o for d, o in exact.items() if d not in seen], lambda o: o.status, plan.options.top)
     told_unfinished = _tell(plan, unfinished[1], unfinished[0], None) if unfinished else None
-    return Sample(plan, outcomes, more, unseen, told_unfinished, steps)
+    return Sample(plan, outcomes, more, unseen, len(unseen_dropped), told_unfinished, steps)
+
+
+def _cap(items: list, status_of, top: int) -> tuple[list, list]:
+    """The first `top` items of each status (all if top is 0), and the rest."""
+    kept, dropped, counts = [], [], {}
+    for item in items:
+        kind = status_of(item)
+        counts[kind] = counts.get(kind, 0) + 1
+        (dropped if top and counts[kind] > top else kept).append(item)
+    return kept, dropped
 
 
 def _tell(plan: Plan, run: int, count: int, exact: Outcome | None) -> Seen:

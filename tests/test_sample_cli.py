@@ -135,3 +135,17 @@ def test_uniform_on_a_spinning_loop_names_the_loop(tmp_path):
     result = invoke("run", spin, "--strategy", "uniform")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "thread A line 4 (while not flag:)" in result.stderr
+
+
+def test_top_describes_a_few_outcomes_of_each_status_and_counts_the_rest():
+    """daemon.yaml has 271 possible outputs: 30 runs see some, --top 3 tells three, explore knows the rest."""
+    daemon = str(ROOT / "scenarios" / "daemon.yaml")
+    args = ("sample", daemon, "--runs", "30", "--seed", "1", "--strategy", "uniform", "--top", "3")
+    report = json.loads(invoke(*args, "--json").stdout)
+    assert len(report["outcomes"]) == 3 and len(report["unseen"]) == 3
+    more = sum(m["outcomes"] for m in report["more_outcomes"])
+    assert sum(o["runs"] for o in report["outcomes"]) + sum(m["runs"] for m in report["more_outcomes"]) == 30
+    assert 3 + more + 3 + report["more_unseen"] == 271
+    assert all(o["interleaving_share"] > 0 for o in report["outcomes"] + report["unseen"])
+    text = invoke(*args).stdout
+    assert f"{more} more finished outcomes" in text and f"{report['more_unseen']} more possible outcomes" in text
