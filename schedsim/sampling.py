@@ -203,9 +203,9 @@ def _seeded(plan: Plan, seed: int) -> RunResult:
 
 def sample(program: Program, options: SampleOptions, jobs: int = 1) -> Sample:
     """`options.runs` runs; the result is the same for every number of `jobs`."""
-    plan = prepare(program, options)
     if jobs < 1:
         raise SampleError("--jobs must be at least 1")
+    plan = prepare(program, options)
     tallies, steps = _tally(plan, jobs)
     return _summarise(plan, tallies, steps)
 
