@@ -79,6 +79,20 @@ def explore_json(path: str, *options: str) -> tuple[int, dict]:
     return result.exit_code, json.loads(result.stdout)
 
 
+# -- commands ---------------------------------------------------------------------
+
+def test_each_command_is_registered_under_the_name_users_type():
+    """explore, replay, show and graph are found by those names on every click version.
+
+    click before 8.2 registers a command under the name it had when it was
+    decorated (`explore-command` for a function explore_command), so a name
+    set afterwards would not be the one `schedsim explore` looks up.
+    """
+    from schedsim.cli import main
+    assert {"explore", "replay", "show", "graph"} <= set(main.commands)
+    assert all(name == command.name for name, command in main.commands.items())
+
+
 # -- explore ----------------------------------------------------------------------
 
 def test_explore_text_lists_each_outcome_with_its_count_and_probability(counter_checked):
