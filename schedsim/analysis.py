@@ -166,7 +166,8 @@ class _Flow:
         return Fraction(mass) / self.unit
 
     def end(self, node: int) -> None:
-        if self.exploration.is_frontier(node):
+        exploration = self.exploration
+        if exploration.is_frontier(node) and status(exploration.program, exploration.states[node]) is None:
             self.unexplored += self.mass[node]
         else:
             self.ends[node] = (self.counts[node], self.mass[node])

@@ -76,7 +76,7 @@ def _max_states_option(function: Any) -> Any:
                         show_default=True, help="Stop exploring after this many states and report what was found.")(function)
 
 
-@main.command()
+@main.command("explore")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
@@ -98,8 +98,6 @@ def explore_command(file: str, as_json: bool, max_states: int) -> None:
         click.echo(render.explore_text(report, file), nl=False)
     sys.exit(exit_status(report))
 
-
-explore_command.name = "explore"
 
 
 @main.command("replay")
@@ -168,6 +166,8 @@ def graph_command(file: str, output: str, max_states: int) -> None:
         _fail(f"cannot write {output}: {exc.strerror}")
     graph = exploration.graph
     click.echo(f"wrote {graph.number_of_nodes():,} states and {graph.number_of_edges():,} steps to {output} ({kind})")
+    if not exploration.complete:
+        click.echo(f"schedsim: the graph is partial: exploration stopped ({exploration.stopped}).", err=True)
 
 
 def _sampling_options(function: Any) -> Any:

@@ -353,9 +353,10 @@ class _ThreadCompiler:
         def build(load: Callable) -> Final:
             if old is None:
                 new, index = value(load), self.expr(load, target.slice)
-            else:  # xs[i] += v: Python reads xs[i] before it evaluates v
-                current = self.expr(load, target)
+            else:  # xs[i] += v: Python loads xs and i once, reads xs[i], then evaluates v
+                items = self.expr(load, target.value)
                 index = self.expr(load, target.slice)
+                current = lambda loc, st: items(loc, st)[index(loc, st)]
                 new = old(current, value(load))
             return p.SetItem, {"variable": self.names.shared[name], "index": index, "value": new}, f"write {name}", (p.Access("write", name),)
 

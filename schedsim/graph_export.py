@@ -68,12 +68,12 @@ def write_graph(exploration: Exploration, path: str | Path) -> str:
 def to_dot(graph: nx.DiGraph) -> str:
     """Graphviz DOT text, written by hand so that no extra package is needed."""
     colours = {"finished": "palegreen", "violation": "salmon", "deadlock": "orange", "error": "red"}
-    lines = [f"digraph {json.dumps(graph.graph.get('name', 'states'))} {{", "  node [shape=box, fontsize=10];"]
+    lines = [f"digraph {json.dumps(graph.graph.get('name', 'states'), ensure_ascii=False)} {{", "  node [shape=box, fontsize=10];"]
     for node, data in graph.nodes(data=True):
         fill = colours.get(data["status"])
         style = f", style=filled, fillcolor={fill}" if fill else ""
-        lines.append(f"  {node} [label={json.dumps(data['label'])}{style}];")
+        lines.append(f"  {node} [label={json.dumps(data['label'], ensure_ascii=False)}{style}];")
     for source, target, data in graph.edges(data=True):
-        lines.append(f"  {source} -> {target} [label={json.dumps(data['thread'] + ': ' + data['step'])}];")
+        lines.append(f"  {source} -> {target} [label={json.dumps(data['thread'] + ': ' + data['step'], ensure_ascii=False)}];")
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -74,9 +74,13 @@ def _value(value: Any) -> str:
 
 def _verdict(report: dict[str, Any]) -> str:
     bad = [o for o in report["outcomes"] if o["status"] != "finished"]
+    forever = report["never_ends_probability"] > 0
     if bad:
         kinds = sorted({o["status"] for o in bad})
-        return f"RESULT: {len(bad)} outcome{'s' if len(bad) != 1 else ''} can go wrong ({', '.join(kinds)})."
+        also = " Some runs never end." if forever else ""
+        return f"RESULT: {len(bad)} outcome{'s' if len(bad) != 1 else ''} can go wrong ({', '.join(kinds)}).{also}"
+    if forever:
+        return "RESULT: some runs never end: a loop can spin forever (see the loops above)."
     if not report["complete"]:
         return "RESULT: nothing went wrong in the part explored, but the exploration is incomplete."
     return "RESULT: every run finishes and every check holds."

@@ -70,7 +70,9 @@ def build_report(exploration: Exploration, analysis: Analysis) -> dict[str, Any]
 
 
 def exit_status(report: dict[str, Any]) -> int:
-    """0 when every run ends well, 1 when some run can fail, 3 when unsure (incomplete)."""
+    """0 when every run ends well, 1 when some run can fail or never end, 3 when unsure (incomplete)."""
     if any(outcome["status"] != "finished" for outcome in report["outcomes"]):
+        return 1
+    if report["never_ends_probability"] > 0:
         return 1
     return 0 if report["complete"] else 3

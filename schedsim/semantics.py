@@ -152,9 +152,7 @@ def waiting_for(program: Program, state: State, tid: int) -> str:
         held = state.prims[instr.primitive]
         if prim.kind.endswith("Semaphore"):
             return f"waits to acquire {prim.name} (value {held}) at line {instr.line}"
-        owner = _owner(held)
-        by = f" (held by {program.threads[owner].name})" if owner is not None else ""
-        return f"waits to acquire {prim.name}{by} at line {instr.line}"
+        return f"waits to acquire {prim.name}{_held_by(program, state, held)} at line {instr.line}"
     if isinstance(instr, p.Join):
         return f"waits to join {program.threads[instr.thread].name} at line {instr.line}"
     if isinstance(instr, p.PrimOp) and instr.op in _WAIT_WORDS:
@@ -163,11 +161,17 @@ def waiting_for(program: Program, state: State, tid: int) -> str:
     return f"is about to run line {instr.line}"
 
 
+def _held_by(program: Program, state: State, held: Any) -> str:
+    """' (held by B)', noting when B has finished and so will never release it."""
+    owner = _owner(held)
+    if owner is None:
+        return ""
+    finished = ", which has finished" if state.threads[owner][0] == DONE else ""
+    return f" (held by {program.threads[owner].name}{finished})"
+
+
 def _lock_words(program: Program, state: State, prim: p.Primitive) -> str:
-    lock = program.primitives[prim.lock]
-    owner = _owner(state.prims[prim.lock])
-    by = f", held by {program.threads[owner].name}" if owner is not None else ""
-    return f"{lock.name}{by}"
+    return program.primitives[prim.lock].name + _held_by(program, state, state.prims[prim.lock])
 
 
 _WAIT_WORDS = {

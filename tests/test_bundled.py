@@ -224,8 +224,8 @@ def test_forgotten_release_deadlocks_in_every_run_after_one_threads_lines():
     assert data["interleavings"] == 15
     assert data["deadlocks"] == 3
     first = data["outcomes"][0]
-    assert first["message"] == ("W1 waits to acquire lock (held by W0) at line 17; "
-                                "W2 waits to acquire lock (held by W0) at line 17")
+    assert first["message"] == ("W1 waits to acquire lock (held by W0, which has finished) at line 17; "
+                                "W2 waits to acquire lock (held by W0, which has finished) at line 17")
 
 
 # -- daemon threads and join ------------------------------------------------------

@@ -225,8 +225,6 @@ def test_a_partial_exploration_that_found_an_error_exits_1(tmp_path):
     assert [o["status"] for o in report["outcomes"]] == ["error"]
 
 
-@pytest.mark.xfail(strict=True, reason="an end state found but not yet expanded (BFS frontier) is counted as "
-                                       "'unexplored' instead of as the error it is, so the error goes unreported")
 def test_an_error_state_found_before_the_limit_is_reported(tmp_path):
     """With 3 states, BFS has found the error after B's first step (probability 1/2); it is an end, not unexplored."""
     code, report = explore_json(write_scenario(tmp_path, EARLY_ERROR), "--max-states", "3")
@@ -234,7 +232,6 @@ def test_an_error_state_found_before_the_limit_is_reported(tmp_path):
     assert [(o["status"], o["probability"]) for o in report["outcomes"]] == [("error", 0.5)]
 
 
-@pytest.mark.xfail(strict=True, reason="the verdict says every run finishes when a run spins forever with probability 1")
 def test_a_program_that_never_ends_is_not_said_to_finish(tmp_path):
     """`while True: pass` never ends, so the verdict must not say that every run finishes."""
     path = write_scenario(tmp_path, """

@@ -545,8 +545,6 @@ def test_values_that_python_calls_equal_but_prints_differently_are_different_out
         ("(1,)", 1), ("(True,)", 1)]
 
 
-@pytest.mark.xfail(strict=True, reason="`xs[i] += 1` reads i twice (once for the old item, once for the store), "
-                                       "so it can read xs[0] and store into xs[1]; CPython loads i once")
 def test_an_augmented_item_assignment_uses_one_index_for_its_read_and_its_write():
     """A: xs[i] += 1; B: i = 1. CPython loads i once, so A adds 1 to xs[0] or to xs[1], never writes xs[0] + 1 into xs[1].
 
