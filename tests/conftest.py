@@ -42,20 +42,24 @@ def assert_outcomes(yaml_text: str, expected: dict) -> None:
     assert table == expected
 
 
+COUNTER_YAML = """
+    shared: {x: 0}
+    threads:
+      A: |
+        a = x
+        a = a + 1
+        x = a
+      B: |
+        b = x
+        b = b + 1
+        x = b
+"""
+
+
 @pytest.fixture
 def counter_yaml() -> str:
-    return """
-        shared: {x: 0}
-        threads:
-          A: |
-            a = x
-            a = a + 1
-            x = a
-          B: |
-            b = x
-            b = b + 1
-            x = b
-    """
+    """The lost-update counter: two threads, each a read, an add and a write of x."""
+    return COUNTER_YAML
 
 
 def outcome_rows(yaml_text: str) -> dict:

@@ -15,20 +15,9 @@ from fractions import Fraction
 import networkx as nx
 import pytest
 
+from conftest import COUNTER_YAML as COUNTER
 from conftest import invoke, write_scenario
 
-COUNTER = """
-    shared: {x: 0}
-    threads:
-      A: |
-        a = x
-        a = a + 1
-        x = a
-      B: |
-        b = x
-        b = b + 1
-        x = b
-"""
 COUNTER_CHECKED = COUNTER + '    checks:\n      final: ["x == 2"]\n'
 
 LOCKED = """

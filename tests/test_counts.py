@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import pytest
 
-from conftest import assert_outcomes, explored, outcome_rows
+from conftest import COUNTER_YAML, assert_outcomes, explored, outcome_rows
 
 from schedsim.analysis import INFINITE
 
@@ -436,20 +436,7 @@ def test_a_final_check_is_only_evaluated_when_the_program_ends():
 
 def test_a_final_check_fails_in_the_lost_update_interleavings():
     """The counter with final x == 2: the 18 lost-update interleavings (3/4) become one violation outcome."""
-    _, analysis = explored("""
-        shared: {x: 0}
-        threads:
-          A: |
-            a = x
-            a = a + 1
-            x = a
-          B: |
-            b = x
-            b = b + 1
-            x = b
-        checks:
-          final: ["x == 2"]
-    """)
+    _, analysis = explored(COUNTER_YAML + '    checks:\n      final: ["x == 2"]\n')
     finished, violation = analysis.outcomes
     assert (finished.status, finished.interleavings, finished.probability) == ("finished", 2, Fraction(1, 4))
     assert (violation.status, violation.interleavings, violation.probability) == ("violation", 18, Fraction(3, 4))
