@@ -267,7 +267,7 @@ def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
 def _outcomes(exploration: Exploration, flow: _Flow) -> list[Outcome]:
     groups: dict[tuple, list] = {}
     for node in sorted(flow.ends):  # BFS order: the first found is the nearest
-        key = _outcome_key(exploration, exploration.states[node])
+        key = outcome_key(exploration.program, exploration.states[node])
         count, mass = flow.ends[node]
         mass = flow.probability(mass)
         group = groups.get(key)
@@ -285,16 +285,20 @@ def _outcomes(exploration: Exploration, flow: _Flow) -> list[Outcome]:
     return [outcome for *_, outcome in sorted(outcomes, key=lambda item: item[:3])]
 
 
-def _outcome_key(exploration: Exploration, node: State) -> tuple:
-    program = exploration.program
-    kind = status(program, node)
-    if node.fault is not None:
-        message = node.fault[1]
+def outcome_key(program: p.Program, state: State) -> tuple:
+    """(status, shared values, output, message): ends with equal keys are one outcome.
+
+    The message is the failed check or the error, or for a deadlock what
+    each blocked thread waits for. The sampler groups its runs by this too.
+    """
+    kind = status(program, state)
+    if state.fault is not None:
+        message = state.fault[1]
     elif kind == DEADLOCK:
         message = "; ".join(
-            f"{thread.name} {waiting_for(program, node, tid)}"
-            for tid, thread in enumerate(program.threads) if node.threads[tid][0] >= 0
+            f"{thread.name} {waiting_for(program, state, tid)}"
+            for tid, thread in enumerate(program.threads) if state.threads[tid][0] >= 0
         )
     else:
         message = None
-    return (kind, node.shared, node.output, message)
+    return (kind, state.shared, state.output, message)

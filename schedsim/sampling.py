@@ -17,9 +17,8 @@ import hashlib
 import multiprocessing
 import random
 from dataclasses import dataclass, replace
-from types import SimpleNamespace
 
-from .analysis import STATUS_ORDER, Analysis, Outcome, _outcome_key, analyse
+from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
 from .explorer import Exploration, explore
 from .program import Program
 from .semantics import State, initial_state, runnable, status, step
@@ -280,7 +279,7 @@ def _end_key(program: Program, result: RunResult) -> tuple[str, bytes]:
 
 def _ending(program: Program, state: State) -> tuple:
     """(status, shared values, output, message), exactly as analysis groups ends."""
-    return _outcome_key(SimpleNamespace(program=program), state)
+    return outcome_key(program, state)
 
 
 def _digest(ending: tuple) -> bytes:
