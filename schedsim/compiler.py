@@ -81,7 +81,6 @@ LOCK_LIKE = ("Lock", "RLock", "Semaphore", "BoundedSemaphore")
 # Queries that read a primitive without changing it: one read step each.
 QUERIES: dict[tuple[str, str], Callable[[p.Primitive], Callable[[Any], Any]]] = {
     ("Lock", "locked"): lambda prim: lambda held: held is not None,
-    ("RLock", "locked"): lambda prim: lambda held: held is not None,
     ("Event", "is_set"): lambda prim: lambda flag: flag,
     ("Queue", "qsize"): lambda prim: len,
     ("Queue", "empty"): lambda prim: lambda items: not items,
@@ -328,7 +327,7 @@ class _ThreadCompiler:
         if len(node.targets) != 1:
             raise unsupported(node, "assign one target at a time (a = b = 0 is not supported)")
         target = node.targets[0]
-        if self.is_primitive_call(node.value):
+        if self.is_primitive_call(node.value) and not self.is_query(node.value):
             if not isinstance(target, ast.Name) or target.id not in self.locals:
                 raise unsupported(node, "assign the result of a primitive's method to a local variable")
             call = node.value
@@ -422,6 +421,10 @@ class _ThreadCompiler:
         return (isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute)
                 and isinstance(value.func.value, ast.Name) and value.func.value.id in self.names.primitive_slots)
 
+    def is_query(self, value: ast.Call) -> bool:
+        _, prim = self.names.primitive(value.func.value.id)
+        return (prim.kind, value.func.attr) in QUERIES
+
     def primitive_call(self, node: ast.stmt, call: ast.Call, name: str, method: str, result: int = -1) -> None:
         """A method call on a primitive, as a statement or assigned to a local."""
         slot, prim = self.names.primitive(name)
@@ -431,7 +434,7 @@ class _ThreadCompiler:
         handler = getattr(self, f"{prim.kind.lower()}_{method}", None)
         if handler is None:
             raise unsupported(node, f"unsupported {prim.kind} method {name}.{method}()")
-        if result >= 0 and method not in ("wait", "get", "get_nowait"):
+        if result >= 0 and method not in ("wait", "wait_for", "get", "get_nowait"):
             raise unsupported(node, f"{name}.{method}() returns nothing to assign")
         handler(node, prim, slot, args, result)
 
@@ -446,23 +449,40 @@ class _ThreadCompiler:
             args[keyword.arg] = keyword.value
         return args
 
-    def can_time_out(self, node: ast.stmt, args: dict[str, ast.expr], block: str = "") -> bool:
-        """True when a blocking call is given a timeout, or told not to block."""
-        values = {}
-        for param in (block, "timeout"):
-            if param in args:
-                if not isinstance(args[param], ast.Constant):
-                    raise unsupported(node, f"{param}= must be a constant here, as in {param}=1.0")
-                values[param] = args[param].value
-        timeout = values.get("timeout")
-        return values.get(block, True) is False or (timeout is not None and timeout != -1)
+    def can_time_out(self, node: ast.stmt, args: dict[str, ast.expr], kind: str, block: str = "") -> bool:
+        """True when a blocking call may give up: it has a timeout, or is told not to block.
+
+        CPython's rules differ by primitive: a Lock's timeout=-1 waits
+        forever and other negative ones are a ValueError, as is a timeout
+        with blocking=False; a Queue refuses a negative timeout; the rest
+        simply do not wait.
+        """
+        blocking = self.constant(node, args, block, True)
+        timeout = self.constant(node, args, "timeout", None)
+        if kind in ("Lock", "RLock"):
+            timeout = None if timeout == -1 else timeout
+            if timeout is not None and timeout < 0:
+                raise unsupported(node, "ValueError: timeout value must be positive (CPython raises this)")
+            if not blocking and timeout is not None:
+                raise unsupported(node, "ValueError: can't specify a timeout for a non-blocking call (CPython raises this)")
+        if kind == "Queue" and blocking and timeout is not None and timeout < 0:
+            raise unsupported(node, "ValueError: 'timeout' must be a non-negative number (CPython raises this)")
+        return not blocking or timeout is not None
+
+    def constant(self, node: ast.stmt, args: dict[str, ast.expr], param: str, default: Any) -> Any:
+        if param not in args:
+            return default
+        try:
+            return ast.literal_eval(args[param])
+        except ValueError:
+            raise unsupported(node, f"{param}= must be a constant here, as in {param}=1.0") from None
 
     def lock_method(self, node: ast.stmt, prim: p.Primitive, slot: int, method: str, args: dict, result: int) -> None:
         if prim.kind == "Condition":
             slot, prim = prim.lock, self.names.primitives[prim.lock]
         lock = prim.name
         if method == "acquire":
-            timeout = self.can_time_out(node, args, "blocking")
+            timeout = self.can_time_out(node, args, prim.kind, "blocking")
             self.emit(p.Acquire, node, f"acquire {lock}", accesses=(p.Access("acquire", lock),),
                       primitive=slot, timeout=timeout, result=result)
         elif method == "release" and result < 0 and not args:
@@ -486,16 +506,17 @@ class _ThreadCompiler:
 
     def event_wait(self, node, prim, slot, args, result) -> None:
         self.prim_op(node, prim, slot, "Event.wait", f"wait for {prim.name}",
-                     timeout=self.can_time_out(node, args), result=result)
+                     timeout=self.can_time_out(node, args, "Event"), result=result)
 
     def condition_wait(self, node, prim, slot, args, result) -> None:
         lock = self.names.primitives[prim.lock].name
-        saved = self.temp_base  # free: a wait reads nothing before it
-        self.max_temps = max(self.max_temps, 1)
+        saved = self.temp_base  # free, with the next slot: a wait reads nothing before it
+        self.max_temps = max(self.max_temps, 2)
         self.prim_op(node, prim, slot, "Condition.wait", f"wait on {prim.name} (releases {lock})", saved=saved)
         self.emit(p.PrimOp, node, f"wake from {prim.name} (reacquires {lock})",
                   accesses=(p.Access("wake", prim.name),), primitive=slot, op="Condition.wake",
-                  timeout=self.can_time_out(node, args), result=result, saved=saved, clear=(saved,))
+                  timeout=self.can_time_out(node, args, "Condition"), result=result, saved=saved,
+                  clear=(saved, saved + 1))
 
     def condition_wait_for(self, node, prim, slot, args, result) -> None:
         predicate = args.get("predicate")
@@ -504,13 +525,12 @@ class _ThreadCompiler:
         start = len(self.code)
 
         def build(load: Callable) -> Final:
-            holds = self.expr(load, predicate.body)
-            return p.Test, {"condition": lambda loc, st: not holds(loc, st)}, "test predicate", ()
+            return p.Test, {"condition": self.expr(load, predicate.body), "store": result}, "test predicate", ()
 
         test = self.statement(node, build)
         self.condition_wait(node, prim, slot, {}, -1)
         self.emit(p.Jump, node, "jump", next=start)
-        self.patch(test, orelse=len(self.code))
+        self.patch(test, next=len(self.code), orelse=test + 1)  # true: done; false: wait
 
     def condition_notify(self, node, prim, slot, args, result) -> None:
         count = (args["n"],) if "n" in args else (ast.Constant(1, lineno=node.lineno),)
@@ -522,7 +542,7 @@ class _ThreadCompiler:
     def barrier_wait(self, node, prim, slot, args, result) -> None:
         self.prim_op(node, prim, slot, "Barrier.wait", f"arrive at {prim.name}")
         self.emit(p.PrimOp, node, f"pass {prim.name}", accesses=(p.Access("pass", prim.name),),
-                  primitive=slot, op="Barrier.pass", timeout=self.can_time_out(node, args))
+                  primitive=slot, op="Barrier.pass", timeout=self.can_time_out(node, args, "Barrier"))
 
     def barrier_abort(self, node, prim, slot, args, result) -> None:
         self.prim_op(node, prim, slot, "Barrier.abort", f"abort {prim.name}")
@@ -531,7 +551,7 @@ class _ThreadCompiler:
         if "item" not in args:
             raise unsupported(node, f"{prim.name}.put() needs an item")
         self.prim_op(node, prim, slot, "Queue.put", f"put into {prim.name}", (args["item"],),
-                     timeout=self.can_time_out(node, args, "block"))
+                     timeout=self.can_time_out(node, args, "Queue", "block"))
 
     def queue_put_nowait(self, node, prim, slot, args, result) -> None:
         if "item" not in args:
@@ -540,7 +560,7 @@ class _ThreadCompiler:
 
     def queue_get(self, node, prim, slot, args, result) -> None:
         self.prim_op(node, prim, slot, "Queue.get", f"get from {prim.name}",
-                     timeout=self.can_time_out(node, args, "block"), result=result)
+                     timeout=self.can_time_out(node, args, "Queue", "block"), result=result)
 
     def queue_get_nowait(self, node, prim, slot, args, result) -> None:
         self.prim_op(node, prim, slot, "Queue.get_nowait", f"get from {prim.name}", result=result)

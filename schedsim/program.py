@@ -120,6 +120,7 @@ class Test(Instruction):
 
     condition: Expr = None
     orelse: int = DONE
+    store: int = -1  # local slot that keeps the test's value (ok = C.wait_for(...)), -1 for none
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +168,8 @@ class PrimOp(Instruction):
     args: tuple[Expr, ...] = ()
     timeout: bool = False
     result: int = -1              # local slot for a returned value, -1 when discarded
-    saved: int = -1               # Condition.wait: temp slot for an RLock's saved depth
+    saved: int = -1               # Condition.wait: temp slot for the lock's saved depth;
+                                  # the slot after it marks a wait that has timed out
     blocking = True
 
 

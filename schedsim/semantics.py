@@ -322,8 +322,12 @@ def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple)
 
 
 def _test(program: Program, state: State, tid: int, instr: p.Test, loc: tuple) -> tuple:
-    target = instr.next if instr.condition(loc, state) else instr.orelse
-    return target, _cleared(loc, instr.clear), state.shared, state.prims, state.output, state.threads
+    value = instr.condition(loc, state)
+    target = instr.next if value else instr.orelse
+    loc = _cleared(loc, instr.clear)
+    if instr.store >= 0:
+        loc = _set(loc, instr.store, value)
+    return target, loc, state.shared, state.prims, state.output, state.threads
 
 
 def _assert(program: Program, state: State, tid: int, instr: p.Assert, loc: tuple) -> tuple:
@@ -375,12 +379,13 @@ def _inspect(program: Program, state: State, tid: int, instr: p.Inspect, loc: tu
 
 
 def _prim_op(program: Program, state: State, tid: int, instr: p.PrimOp, loc: tuple) -> tuple:
+    if instr.op == "Condition.wake" and _still_waiting(state, tid, instr, loc):
+        # The timeout expires: still listed among the waiters (a notify may yet be
+        # spent on it, as in CPython), the thread now only waits for the lock.
+        return state.threads[tid][0], _set(loc, instr.saved + 1, True), state.shared, state.prims, state.output, state.threads
     args = [arg(loc, state) for arg in instr.args]
-    loc = _cleared(loc, instr.clear) if instr.op != "Condition.wake" else loc
     prims, loc = _PRIM_OPS[instr.op][1](program, state, tid, instr, loc, args)
-    if instr.op == "Condition.wake":
-        loc = _cleared(loc, instr.clear)
-    return instr.next, loc, state.shared, prims, state.output, state.threads
+    return instr.next, _cleared(loc, instr.clear), state.shared, prims, state.output, state.threads
 
 
 # -- Event, Condition, Barrier, Queue: (must wait?, run) per operation -----------------
@@ -428,23 +433,25 @@ def _condition_wait(program, state, tid, instr, loc, args):
     return prims, _set(loc, instr.saved, depth)
 
 
+def _still_waiting(state: State, tid: int, instr: p.PrimOp, loc: tuple) -> bool:
+    """Listed among the waiters, neither notified nor timed out yet."""
+    return tid in state.prims[instr.primitive] and loc[instr.saved + 1] is not True
+
+
 def _condition_wake_waits(program, state, tid, instr) -> bool:
-    prim = program.primitives[instr.primitive]
-    notified = tid not in state.prims[instr.primitive]
-    return (not notified and not instr.timeout) or not _can_acquire(program, state, tid, prim.lock)
+    if _still_waiting(state, tid, instr, state.threads[tid][1]):
+        return not instr.timeout  # with a timeout, the next step can be that it expires
+    return not _can_acquire(program, state, tid, program.primitives[instr.primitive].lock)
 
 
 def _condition_wake(program, state, tid, instr, loc, args):
-    """Take the lock back; still among the waiters means the wait timed out."""
+    """Take the lock back; the wait returns False if it had timed out first."""
     prim = program.primitives[instr.primitive]
-    waiters = state.prims[instr.primitive]
-    notified = tid not in waiters
-    if not notified:
-        waiters = tuple(t for t in waiters if t != tid)
+    waiters = tuple(t for t in state.prims[instr.primitive] if t != tid)
     lock_kind = program.primitives[prim.lock].kind
     owner = tid if lock_kind == "Lock" else (tid, loc[instr.saved])
     prims = _set(_set(state.prims, instr.primitive, waiters), prim.lock, owner)
-    return prims, _with_result(instr, loc, notified)
+    return prims, _with_result(instr, loc, loc[instr.saved + 1] is not True)
 
 
 def _condition_notify(program, state, tid, instr, loc, args):
