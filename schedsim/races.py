@@ -1,0 +1,490 @@
+"""Data races: two threads' accesses to a shared variable that nothing orders.
+
+Happens-before (SPEC section 5) comes from each thread's program order and
+from the primitives only: a Lock, RLock or Semaphore release -> a later
+acquire; `start` -> the started thread; a thread's last step -> the `join`
+that waits for it; `set` -> a `wait` (or an `is_set()`) that finds the event
+set; `notify` -> the wait it wakes; every arrival at a barrier -> that
+round's passes; `put` -> the `get` that takes that item. A plain shared
+variable orders nothing, so a handoff through a flag is a race, as
+ThreadSanitizer would report it.
+
+Vector clocks give that order along one run, but runs share states, and
+round a spinning loop a clock grows without bound. What a clock says about
+one access is finite, though: the set of *agents* (threads, and sync
+objects such as a lock or a queued item) that know it. A release, set,
+put, arrival or start teaches the object what the thread knows; an
+acquire, wait, get, pass or join teaches the thread what the object knows.
+A later access by T races with it when it conflicts, comes from another
+thread, and T does not know it.
+
+So accesses are tracked one *record key* at a time, a key being (variable,
+thread, line, how it touches the variable), and only the key's latest
+access: whoever knows it knows the earlier ones (program order), so it
+catches every race they would, for the same pair of lines. Each key is a
+breadth-first search over (state, who knows the latest access), starting
+right after each step that makes that access, a shortest run away; so the
+first run found racing on a pair of lines is a shortest one. Once every
+unfinished thread knows the access it can never race again, and that
+branch of the search ends. Keys are independent (a step changes each
+one's knowers on its own), which keeps the search to the sum of the keys'
+sizes, not their product. Two accesses that both hold a common lock never
+race (the first thread must release it, the second acquire it, in
+between), so those pairs are never searched for: a variable that is
+always locked costs nothing. What is left is finite but can be large:
+`max_states` bounds it, and the result says when it cut the search short.
+
+Each element of a list is its own variable, as each memory location is for
+ThreadSanitizer: `xs[0] = a` and `xs[1] = b` do not conflict, though either
+conflicts with a read of `xs` (a read takes the whole list). Two appends do
+not conflict either: `list.append` is atomic in CPython, so neither can lose
+the other's item; only their order varies, and the outcomes show that.
+"""
+from __future__ import annotations
+
+from array import array
+from collections import deque
+from dataclasses import dataclass
+
+from . import program as p
+from .edges import LOCK_KINDS, Moves, Site, lock_owner
+from .explorer import Exploration, path_to
+from .program import DONE, Program
+from .semantics import State
+
+DEFAULT_MAX_STATES = 2_000_000
+
+# How a step touches a variable; an int >= 0 is a write of that list element.
+READ, WRITE, APPEND = -3, -2, -1
+# Sync objects, as agents; a thread is an agent by its number.
+LOCK, EVENT, NOTIFIED, ROUND, PASS, ITEM = range(6)
+# What a step does to the knowledge of every record (see _transform).
+TEACH, LEARN, COPY, FORGET, SHIFT = range(5)
+
+
+@dataclass(frozen=True)
+class RaceAccess:
+    """One side of a race: where, and how it touches the variable."""
+
+    site: Site
+    kind: str                # "read", "write" or "append"
+    index: int | None = None  # the list element that a `xs[i] = v` writes
+
+    def as_json(self) -> dict:
+        entry = dict(self.site.as_json(), access=self.kind)
+        if self.index is not None:
+            entry["index"] = self.index
+        return entry
+
+
+@dataclass(frozen=True)
+class Race:
+    """Two accesses to `variable`, at least one a write, in either order on some run."""
+
+    variable: str
+    first: RaceAccess
+    second: RaceAccess
+    schedule: tuple[str, ...]  # a shortest run that makes the first access, then the second
+
+    def as_json(self) -> dict:
+        return {"variable": self.variable, "accesses": [self.first.as_json(), self.second.as_json()],
+                "schedule": list(self.schedule), "message": self.message}
+
+    @property
+    def message(self) -> str:
+        first, second = self.first, self.second
+        return (f"{first.site.thread} {_VERBS[first.kind]} {self.variable}{_index_text(first)} at line {first.site.line} "
+                f"and {second.site.thread} {_VERBS[second.kind]} it at line {second.site.line}, and no lock, join, "
+                f"event, condition, barrier or queue orders the two, so either can come first.")
+
+
+_VERBS = {"read": "reads", "write": "writes", "append": "appends to"}
+
+
+def _index_text(access: RaceAccess) -> str:
+    return "" if access.index is None else f"[{access.index}]"
+
+
+@dataclass(frozen=True)
+class RaceSearch:
+    races: list[Race]
+    complete: bool       # False when max_states cut the search short
+    states: int          # (state, knowers) pairs searched, over all tracked accesses
+
+
+def find_races(exploration: Exploration, moves: Moves, max_states: int = DEFAULT_MAX_STATES) -> RaceSearch:
+    """Every pair of source lines that races on some explored run, each with a shortest schedule."""
+    return _Search(exploration, moves, max_states).run()
+
+
+_NOTHING: frozenset = frozenset()
+
+
+class _Walk:
+    """The pairs (node, knowers) one record key's search has reached, with how it reached them.
+
+    A start's parent is -1 - (the node before the access), so a schedule
+    is the shortest run to that node, then the steps recorded here.
+    """
+
+    def __init__(self, key: tuple):
+        self.key = key
+        self.nodes, self.knowers, self.parents = array("q"), [], array("q")
+        self.via, self.depth = array("h"), array("q")
+        self.seen: set = set()
+
+    def add(self, item: tuple, parent: int, tid: int, depth: int, queue: deque) -> None:
+        if item in self.seen:
+            return
+        self.seen.add(item)
+        queue.append(len(self.nodes))
+        self.nodes.append(item[0])
+        self.knowers.append(item[1])
+        self.parents.append(parent)
+        self.via.append(tid)
+        self.depth.append(depth)
+
+
+class _Search:
+    """One breadth-first search per record key, over (state, who knows its latest access)."""
+
+    def __init__(self, exploration: Exploration, moves: Moves, max_states: int):
+        self.exploration = exploration
+        self.program = exploration.program
+        self.moves = moves
+        self.max_states = max_states
+        self.depths = _depths(exploration)
+        self.racy = _racy_variables(self.program)
+        # per thread and pc: (variable, line, how) of each racy access, how None for an element write
+        self.racy_steps = [[tuple((self.racy[access.target], instr.line, _how(instr, access))
+                                  for access in instr.accesses
+                                  if access.target in self.racy and access.kind in ("read", "write"))
+                            for instr in thread.code] for thread in self.program.threads]
+        self.texts = _access_texts(self.program)
+        self.prim_slots = {prim.name: slot for slot, prim in enumerate(self.program.primitives)}
+        self.transformed: dict = {}
+        self.found: dict[tuple, tuple[int, Race]] = {}  # pair of lines -> (schedule length, race)
+        self.searched = 0
+
+    def run(self) -> RaceSearch:
+        seeds, locksets = self.seeds()
+        complete = True
+        for key in sorted(seeds):
+            partners = _partners(key, locksets)
+            if partners and not self.follow(_Walk(key), seeds[key], partners):
+                complete = False
+                break
+        races = sorted((race for _, race in self.found.values()), key=_lines)
+        return RaceSearch(races, complete, self.searched)
+
+    def seeds(self) -> tuple[dict[tuple, array], dict[tuple, frozenset]]:
+        """Per record key, every step that makes that access, and the locks held at all of them.
+
+        An access replaces its key's record whatever came before, so its
+        search starts right after the step: the steps are kept as (node
+        before, node after) pairs, flat, in BFS order and so nearest first.
+        The locks are those the thread owns at every such step, less any
+        lock some thread releases for another (a plain Lock allows that).
+        """
+        states, program, racy_steps = self.exploration.states, self.program, self.racy_steps
+        slots = [slot for slot, prim in enumerate(program.primitives) if prim.kind in LOCK_KINDS]
+        seeds: dict[tuple, array] = {}
+        locksets: dict[tuple, frozenset] = {}
+        foreign: set[int] = set()
+        for node in range(self.exploration.expanded):
+            before = states[node]
+            owners = [(slot, owner) for slot in slots for owner in (lock_owner(program, before, slot),) if owner is not None]
+            for tid, target in self.moves.of(node):
+                after = states[target]
+                if owners:
+                    foreign.update(slot for slot, owner in owners if owner != tid and lock_owner(program, after, slot) != owner)
+                if not racy_steps[tid][before.threads[tid][0]]:
+                    continue
+                held = frozenset([slot for slot, owner in owners if owner == tid]) if owners else _NOTHING
+                for key in self.accesses(before, tid, after):
+                    seeds.setdefault(key, array("q")).extend((node, target))
+                    locksets[key] = locksets.get(key, held) & held
+        return seeds, {key: held - foreign for key, held in locksets.items()}
+
+    def accesses(self, before: State, tid: int, after: State) -> list[tuple]:
+        """The record keys (variable, thread, line, how) of a step's accesses to racy variables."""
+        pc = before.threads[tid][0]
+        return [(var, tid, line, _element_written(self.program.threads[tid].code[pc], before, tid, after)
+                 if how is None else how) for var, line, how in self.racy_steps[tid][pc]]
+
+    def follow(self, walk: _Walk, seeds: array, remaining: set[tuple]) -> bool:
+        """Search the runs on which `walk.key`'s latest access lives, from every step that makes it.
+
+        Breadth-first from many starts at different depths: a start joins
+        the queue once the queue has reached its depth. Stops once every pair
+        of lines in `remaining` is found. False if the bound cut it short.
+        """
+        owner = walk.key[1]
+        starts = iter(zip(seeds[0::2], seeds[1::2]))
+        start = next(starts, None)
+        queue: deque = deque()
+        while remaining and (queue or start):
+            if start and (not queue or self.depths[start[0]] + 1 <= walk.depth[queue[0]]):
+                source, target = start
+                walk.add((target, frozenset((owner,))), -1 - source, owner, self.depths[source] + 1, queue)
+                start = next(starts, None)
+            else:
+                self.expand(walk, queue.popleft(), queue, remaining)
+                if self.searched + len(walk.nodes) >= self.max_states:
+                    self.searched += len(walk.nodes)
+                    return False
+        self.searched += len(walk.nodes)
+        return True
+
+    def expand(self, walk: _Walk, position: int, queue: deque, remaining: set[tuple]) -> None:
+        """Every step from one searched pair: who then knows the access, and any race the step makes."""
+        var, owner, line, how = walk.key
+        node, known = walk.nodes[position], walk.knowers[position]
+        states, program = self.exploration.states, self.program
+        before = states[node]
+        for tid, target in self.moves.of(node):
+            after = states[target]
+            pc = before.threads[tid][0]
+            ops = self.sync(program.threads[tid].code[pc], before, tid, after)
+            now = self.transform(known, tid, ops) if ops else known
+            mine = self.accesses(before, tid, after) if self.racy_steps[tid][pc] else ()
+            if walk.key in mine:
+                continue  # replaced: that access starts a search of its own
+            for other in mine:
+                if other[0] == var and other[1] != owner and _conflict(how, other[3]) and tid not in now:
+                    self.report(walk, other, position, tid, remaining)
+            if all(t in now or after.threads[t][0] == DONE for t in range(len(after.threads))):
+                continue  # every unfinished thread knows it: it can never race again
+            walk.add((target, now), position, tid, walk.depth[position] + 1, queue)
+
+    def report(self, walk: _Walk, second: tuple, position: int, tid: int, remaining: set[tuple]) -> None:
+        """Keep the race if it is the first, or the shortest, found for its pair of lines."""
+        first = walk.key
+        pair = (first[0], min(first[2], second[2]), max(first[2], second[2]))
+        remaining.discard(pair)
+        length = walk.depth[position] + 1
+        if pair in self.found and self.found[pair][0] <= length:
+            return
+        tids = [tid]
+        while position >= 0:
+            tids.append(walk.via[position])
+            position = walk.parents[position]
+        prefix = self.moves.schedule(path_to(self.exploration, -1 - position))
+        names = self.program.thread_names
+        schedule = tuple(names[t] for t in prefix + tuple(reversed(tids)))
+        self.found[pair] = (length, Race(self.program.shared_names[first[0]], self.access(first),
+                                         self.access(second), schedule))
+
+    def transform(self, knowers: frozenset, tid: int, ops: tuple) -> frozenset:
+        """Who knows an access after the step: memoised, as few distinct sets recur."""
+        memo = (knowers, tid, ops)
+        result = self.transformed.get(memo)
+        if result is None:
+            result = self.transformed[memo] = _transform(knowers, tid, ops)
+        return result
+
+    def sync(self, instr: p.Instruction, before: State, tid: int, after: State) -> tuple:
+        """The knowledge a step passes on, read off the primitives' states around it."""
+        handler = _SYNC.get(type(instr))
+        ops = handler(self.program, instr, before, tid, after) if handler else ()
+        for access in instr.accesses:  # E.is_set() that finds the event set acts like a wait
+            slot = self.prim_slots.get(access.target)
+            if access.kind == "read" and slot is not None and before.prims[slot] is True \
+                    and self.program.primitives[slot].kind == "Event":
+                ops += ((LEARN, (EVENT, slot)),)
+        return ops
+
+    def access(self, key: tuple) -> RaceAccess:
+        var, tid, line, how = key
+        text = self.texts[tid, var, line, "read" if how == READ else "write"]
+        site = Site(self.program.thread_names[tid], line, text)
+        if how >= 0:
+            return RaceAccess(site, "write", how)
+        return RaceAccess(site, {READ: "read", WRITE: "write", APPEND: "append"}[how])
+
+
+def _lines(race: Race) -> tuple:
+    lines = sorted((race.first.site.line, race.second.site.line))
+    return (*lines, race.variable, race.schedule)
+
+
+def _how(instr: p.Instruction, access: p.Access) -> int | None:
+    """READ, WRITE or APPEND; None for `xs[i] = v`, whose element is known only when it runs."""
+    if access.kind == "read":
+        return READ
+    if isinstance(instr, p.Append):
+        return APPEND
+    return None if isinstance(instr, p.SetItem) else WRITE
+
+
+def _element_written(instr: p.SetItem, before: State, tid: int, after: State) -> int:
+    """The element a `xs[i] = v` step writes, found as the step found it; the whole list if it failed."""
+    if after.fault is not None:
+        return WRITE
+    index = instr.index(before.threads[tid][1], before)
+    return index + len(before.shared[instr.variable]) if index < 0 else int(index)
+
+
+def _conflict(a: int, b: int) -> bool:
+    """Whether two ways of touching one variable conflict (see the module docstring)."""
+    if a == READ or b == READ:
+        return a != b
+    if a == WRITE or b == WRITE:
+        return True
+    return a == b != APPEND  # two elements conflict when they are one; appends never
+
+
+def _depths(exploration: Exploration) -> array:
+    """Steps from the start to each node on a shortest run: BFS parents come before their children."""
+    depths = array("q", [0]) * len(exploration.states)
+    for node in range(1, len(depths)):
+        depths[node] = depths[exploration.parents[node]] + 1
+    return depths
+
+
+def _partners(key: tuple, locksets: dict[tuple, frozenset]) -> set[tuple]:
+    """The pairs of lines that `key` may race on: conflicting accesses by other threads.
+
+    Two accesses made under a common lock never race: the first thread
+    must release it (teaching the lock) before the second acquires it.
+    Leaving such pairs out spares the search of a variable every access of
+    which is locked, where knowledge would otherwise fan out over the runs.
+    """
+    var, owner, line, how = key
+    return {(var, min(line, other[2]), max(line, other[2])) for other, held in locksets.items()
+            if other[0] == var and other[1] != owner and _conflict(how, other[3]) and not held & locksets[key]}
+
+
+def _racy_variables(program: Program) -> dict[str, int]:
+    """The shared variables that two threads touch, one of them writing: {name: slot}."""
+    touching: dict[str, set] = {}
+    writing: dict[str, set] = {}
+    for tid, thread in enumerate(program.threads):
+        for instr in thread.code:
+            for access in instr.accesses:
+                if access.kind in ("read", "write") and access.target in program.shared_names:
+                    touching.setdefault(access.target, set()).add(tid)
+                    if access.kind == "write":
+                        writing.setdefault(access.target, set()).add(tid)
+    return {name: program.shared_names.index(name) for name in program.shared_names
+            if writing.get(name) and len(touching[name]) > 1}
+
+
+def _access_texts(program: Program) -> dict[tuple, str]:
+    """{(thread, variable slot, line, "read" or "write"): the statement}, the first that fits."""
+    texts: dict[tuple, str] = {}
+    for tid, thread in enumerate(program.threads):
+        for instr in thread.code:
+            for access in instr.accesses:
+                if access.kind in ("read", "write") and access.target in program.shared_names:
+                    var = program.shared_names.index(access.target)
+                    texts.setdefault((tid, var, instr.line, access.kind), instr.text)
+    return texts
+
+
+def _transform(knowers: frozenset, tid: int, ops: tuple) -> frozenset:
+    agents = set(knowers)
+    for op in ops:
+        verb, agent = op[0], op[1]
+        if verb == TEACH and tid in agents:
+            agents.add(agent)
+        elif verb == LEARN and agent in agents:
+            agents.add(tid)
+        elif verb == COPY:
+            agents.discard(op[2])
+            if agent in agents:
+                agents.add(op[2])
+        elif verb == FORGET:
+            agents.discard(agent)
+        elif verb == SHIFT:  # a get took item 0: the others move up
+            items = sorted(a for a in agents if isinstance(a, tuple) and a[0] == ITEM and a[1] == agent)
+            agents.difference_update(items)
+            agents.update((ITEM, agent, a[2] - 1) for a in items if a[2] > 0)
+    return frozenset(agents)
+
+
+# -- what each kind of step passes on ------------------------------------------------
+# Each returns the ops of a step; which primitive it touched, and how, is read
+# off the states before and after it, so nothing here re-runs the step.
+
+def _acquire(program: Program, instr: p.Acquire, before: State, tid: int, after: State) -> tuple:
+    slot = instr.primitive
+    return ((LEARN, (LOCK, slot)),) if before.prims[slot] != after.prims[slot] else ()
+
+
+def _release(program: Program, instr: p.Release, before: State, tid: int, after: State) -> tuple:
+    return ((TEACH, (LOCK, instr.primitive)),)
+
+
+def _start(program: Program, instr: p.Start, before: State, tid: int, after: State) -> tuple:
+    return ((TEACH, instr.thread),)
+
+
+def _join(program: Program, instr: p.Join, before: State, tid: int, after: State) -> tuple:
+    return ((LEARN, instr.thread),)  # a finished thread's knowledge never changes again
+
+
+def _prim_op(program: Program, instr: p.PrimOp, before: State, tid: int, after: State) -> tuple:
+    handler = _PRIM_SYNC.get(instr.op)
+    return handler(program, instr.primitive, before, tid, after) if handler else ()
+
+
+def _event_wait(program, slot, before, tid, after) -> tuple:
+    return ((LEARN, (EVENT, slot)),) if before.prims[slot] is True else ()
+
+
+def _condition_wake(program, slot, before, tid, after) -> tuple:
+    ops = ((LEARN, (LOCK, program.primitives[slot].lock)),)
+    if tid not in before.prims[slot]:  # notified, not timed out
+        ticket = (NOTIFIED, slot, tid)
+        ops += ((LEARN, ticket), (FORGET, ticket))
+    return ops
+
+
+def _condition_notify(program, slot, before, tid, after) -> tuple:
+    woken = before.prims[slot][:len(before.prims[slot]) - len(after.prims[slot])]
+    return tuple(op for waiter in woken for op in ((FORGET, (NOTIFIED, slot, waiter)), (TEACH, (NOTIFIED, slot, waiter))))
+
+
+def _barrier_wait(program, slot, before, tid, after) -> tuple:
+    ops: tuple = ((TEACH, (ROUND, slot)),)
+    if after.fault is None and not after.prims[slot][0]:  # the last party: the round is complete
+        parties = before.prims[slot][0] + (tid,)
+        ops += tuple((COPY, (ROUND, slot), (PASS, slot, waiter)) for waiter in parties)
+        ops += ((FORGET, (ROUND, slot)),)
+    return ops
+
+
+def _barrier_pass(program, slot, before, tid, after) -> tuple:
+    return ((LEARN, (PASS, slot, tid)), (FORGET, (PASS, slot, tid)))
+
+
+def _queue_put(program, slot, before, tid, after) -> tuple:
+    if after.fault is not None:
+        return ()
+    item = (ITEM, slot, len(before.prims[slot]))
+    return ((FORGET, item), (TEACH, item))
+
+
+def _queue_get(program, slot, before, tid, after) -> tuple:
+    if not before.prims[slot]:
+        return ()
+    return ((LEARN, (ITEM, slot, 0)), (SHIFT, slot))
+
+
+_PRIM_SYNC = {
+    "Event.set": lambda program, slot, before, tid, after: ((TEACH, (EVENT, slot)),),
+    "Event.wait": _event_wait,
+    "Condition.wait": lambda program, slot, before, tid, after: ((TEACH, (LOCK, program.primitives[slot].lock)),),
+    "Condition.wake": _condition_wake,
+    "Condition.notify": _condition_notify,
+    "Condition.notify_all": _condition_notify,
+    "Barrier.wait": _barrier_wait,
+    "Barrier.pass": _barrier_pass,
+    "Queue.put": _queue_put,
+    "Queue.put_nowait": _queue_put,
+    "Queue.get": _queue_get,
+    "Queue.get_nowait": _queue_get,
+}
+
+_SYNC = {p.Acquire: _acquire, p.Release: _release, p.Start: _start, p.Join: _join, p.PrimOp: _prim_op}
