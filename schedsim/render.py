@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from .findings_text import findings_lines
 from .program import Program
 from .replay import Run
 from .values import show
@@ -41,6 +42,7 @@ def explore_text(report: dict[str, Any], file: str) -> str:
             lines.append(f"  thread {loop['thread']}, line {loop['line']}: {loop['text']}")
     if report["never_ends_probability"]:
         lines.append(f"A run spins forever with probability {report['never_ends_probability']:.4g}.")
+    lines.extend(findings_lines(report, file))
     lines.append("")
     lines.append(_verdict(report))
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from typing import Any
 
 from .analysis import INFINITE, Analysis, Outcome
 from .explorer import Exploration
+from .findings import Findings, find
 from .semantics import VIOLATION
 from .values import to_json
 
@@ -44,10 +45,12 @@ def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
     return entry
 
 
-def build_report(exploration: Exploration, analysis: Analysis) -> dict[str, Any]:
-    """The machine-readable report of one exhaustive exploration."""
+def build_report(exploration: Exploration, analysis: Analysis, findings: Findings | None = None) -> dict[str, Any]:
+    """The machine-readable report of one exhaustive exploration; findings are computed unless given."""
     program = exploration.program
     graph = exploration.graph
+    if findings is None:
+        findings = find(exploration)
     return {
         "scenario": program.name,
         "description": program.description,
@@ -66,6 +69,11 @@ def build_report(exploration: Exploration, analysis: Analysis) -> dict[str, Any]
         "loops": [{"thread": loop.thread, "line": loop.line, "text": loop.text} for loop in analysis.loops],
         "never_ends_probability": probability_json(analysis.never_ends),
         "unexplored_probability": probability_json(analysis.unexplored),
+        "races": [race.as_json() for race in findings.races],
+        "races_complete": findings.races_complete,
+        "lock_order": [inversion.as_json() for inversion in findings.lock_order],
+        "held_at_exit": [held.as_json() for held in findings.held_at_exit],
+        "starvation": [lasso.as_json() for lasso in findings.starvation],
     }
 
 

@@ -1,0 +1,95 @@
+"""The findings sections of the explore report, as text for people.
+
+One section per analysis, in the order of SPEC section 5 and the JSON: what
+the finding means in one sentence, then each finding with its source lines
+(thread, line, statement) and the command that replays it. Reads the same
+report dict as `render`, so text and JSON never disagree.
+"""
+from __future__ import annotations
+
+import shlex
+from typing import Any, Callable
+
+from .findings import EXPLANATIONS
+
+TITLES = {
+    "races": "Data races",
+    "lock_order": "Lock-order inversions",
+    "held_at_exit": "Locks held when a thread ends",
+    "starvation": "Starvation and livelock",
+}
+
+
+def findings_lines(report: dict[str, Any], file: str) -> list[str]:
+    """Every findings section, each starting with a blank line."""
+    lines = []
+    for key, describe in _DESCRIBERS.items():
+        found = report[key]
+        lines.append("")
+        cut = key == "races" and not report["races_complete"]
+        if not found:
+            lines.append(f"{TITLES[key]}: none{' found before the search stopped at its bound' if cut else ''}.")
+            continue
+        lines.append(f"{TITLES[key]}: {len(found)}{' (the search stopped at its bound; there may be more)' if cut else ''}")
+        lines.append(f"  {EXPLANATIONS[key]}")
+        for number, finding in enumerate(found, start=1):
+            body = describe(finding, file)
+            lines.append(f"  {number}. {body[0]}")
+            lines.extend(f"     {line}" for line in body[1:])
+    return lines
+
+
+def _replay(file: str, schedule: list[str]) -> str:
+    return f"schedsim replay {shlex.quote(file)} --schedule {','.join(schedule)}" if schedule else "(from the start)"
+
+
+def _race(race: dict, file: str) -> list[str]:
+    first, second = race["accesses"]
+    return [
+        f"{race['variable']}: {_access(first)}",
+        f"{' ' * len(race['variable'])}  {_access(second)}",
+        race["message"],
+        f"replay: {_replay(file, race['schedule'])}",
+    ]
+
+
+def _access(access: dict) -> str:
+    element = f"[{access['index']}]" if "index" in access else ""
+    return f"{access['thread']} line {access['line']}: {access['text']}   ({access['access']}{element})"
+
+
+def _lock_order(inversion: dict, file: str) -> list[str]:
+    lines = [" -> ".join(inversion["locks"] + inversion["locks"][:1])]
+    for step in inversion["steps"]:
+        since = step["held_since"]
+        held = f"{step['held']} (line {since['line']}: {since['text']})" if since else step["held"]
+        lines.append(f"{step['thread']} holds {held}, asks for {step['wanted']} at line {step['line']}: {step['text']}")
+        lines.append(f"  replay: {_replay(file, step['schedule'])}")
+    lines.append(inversion["message"])
+    if inversion["deadlock_schedule"] is not None:
+        lines.append(f"deadlock: {_replay(file, inversion['deadlock_schedule'])}")
+    return lines
+
+
+def _held_at_exit(held: dict, file: str) -> list[str]:
+    where = f", taken at line {held['line']}: {held['text']}" if held["line"] is not None else ""
+    lines = [f"{held['thread']} ends holding {held['lock']}{where}", held["message"],
+             f"replay: {_replay(file, held['schedule'])}"]
+    if held["deadlock_schedule"] is not None:
+        lines.append(f"deadlock: {_replay(file, held['deadlock_schedule'])}")
+    return lines
+
+
+def _starvation(lasso: dict, file: str) -> list[str]:
+    loops = "; ".join(f"{loop['thread']} line {loop['line']}: {loop['text']}" for loop in lasso["loops"])
+    lines = [loops]
+    lines.extend(f"{stuck['thread']} {stuck['doing']}" for stuck in lasso["stuck"])
+    lines.append(lasso["message"])
+    lines.append(f"to the cycle and once round it: {_replay(file, lasso['schedule'] + lasso['cycle'])}")
+    lines.append(f"the cycle, repeated forever: {','.join(lasso['cycle'])}")
+    return lines
+
+
+_DESCRIBERS: dict[str, Callable[[dict, str], list[str]]] = {
+    "races": _race, "lock_order": _lock_order, "held_at_exit": _held_at_exit, "starvation": _starvation,
+}
