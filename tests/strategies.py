@@ -6,9 +6,13 @@ ints: reads and writes, local arithmetic, `with L:` blocks, `if`,
 in errors only where the semantics says they should. `local_scenarios()`
 draws threads that touch nothing shared, together with how many steps
 each thread takes, for counting interleavings by formula.
+`lockable_scenarios()` draws lock-free threads three ways: bare, with a
+lock around every statement that touches a shared variable, and one
+thread after another (started and joined by a main thread).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -34,11 +38,12 @@ def expressions(draw, shared: tuple[str, ...], assigned: frozenset[str]) -> str:
 
 
 @st.composite
-def statements(draw, shared: tuple[str, ...], assigned: set[str], thread: str, nested: bool = False) -> list[str]:
+def statements(draw, shared: tuple[str, ...], assigned: set[str], thread: str, nested: bool = False,
+               locking: bool = True) -> list[str]:
     """One statement as source lines. Adds the locals it surely assigns to `assigned`."""
     kinds = ["local", "write", "print", "assert"]
     if not nested:
-        kinds += ["with", "if"]
+        kinds += ["with", "if"] if locking else ["if"]
     kind = draw(st.sampled_from(kinds))
     if kind == "local":
         name = draw(st.sampled_from(LOCALS))
@@ -127,3 +132,42 @@ def local_scenarios(draw) -> LocalScenario:
         lines += [f"    {line}" for line in body]
         steps.append(count)
     return LocalScenario("\n".join(lines) + "\n", tuple(steps))
+
+
+@dataclass(frozen=True)
+class LockableScenario:
+    """One set of thread bodies three ways: bare; with every statement that
+    touches a shared variable inside `with L:`; and run one thread after
+    another, main starting and joining each in turn."""
+
+    bare: str
+    locked: str
+    sequential: str
+
+
+@st.composite
+def lockable_scenarios(draw) -> LockableScenario:
+    """2-3 threads of 1-3 statements over 1-2 shared ints, without locks of their own."""
+    shared = SHARED[:draw(st.integers(1, 2))]
+    header = ["shared: {" + ", ".join(f"{name}: {draw(st.integers(0, 2))}" for name in shared) + "}", "locks: [L]"]
+    bodies = {}
+    for thread in THREADS[:draw(st.integers(2, 3))]:
+        assigned: set[str] = set()
+        bodies[thread] = [draw(statements(shared, assigned, thread, locking=False))
+                          for _ in range(draw(st.integers(1, 3)))]
+
+    def touches(lines: list[str]) -> bool:
+        return any(re.search(rf"\b{name}\b", line) for line in lines for name in shared)
+
+    def scenario(wrap: bool, main: list[str] | None = None) -> str:
+        lines = header + ["threads:"]
+        if main:
+            lines += ["  main: |"] + [f"    {line}" for line in main]
+        for thread, body in bodies.items():
+            blocks = [["with L:"] + [f"    {line}" for line in block] if wrap and touches(block) else block
+                      for block in body]
+            lines += [f"  {thread}: |"] + [f"    {line}" for block in blocks for line in block]
+        return "\n".join(lines) + "\n"
+
+    order = [line for thread in bodies for line in (f"{thread}.start()", f"{thread}.join()")]
+    return LockableScenario(scenario(False), scenario(True), scenario(False, order))
