@@ -7,9 +7,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 from conftest import explored, invoke, program_of
-from strategies import lockable_scenarios
+from strategies import lockable_scenarios, scenarios
 
+from schedsim.edges import Moves
 from schedsim.findings import find
+from schedsim.races import find_races
 from schedsim.replay import replay
 from schedsim.scenario import load
 from schedsim.compiler import compile_scenario
@@ -207,6 +209,16 @@ def test_a_lock_around_every_shared_access_or_running_threads_one_after_another_
     """Property: whatever the bare threads race on, the locked and the sequential versions race on nothing."""
     assert findings(scenario.locked).races == []
     assert findings(scenario.sequential).races == []
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios())
+def test_skipping_pairs_that_hold_a_common_lock_never_changes_the_races_found(yaml_text):
+    """Property: the lockset shortcut is exact; the full happens-before search finds the same races."""
+    exploration, _ = explored(yaml_text)
+    moves = Moves(exploration)
+    fast, full = find_races(exploration, moves), find_races(exploration, moves, shortcut=False)
+    assert full.complete and fast.races == full.races
 
 
 # -- lock-order inversion ----------------------------------------------------------------------
