@@ -21,6 +21,8 @@ from .explorer import DEFAULT_MAX_STATES, explore
 from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
+from .findings import find
+from .races import DEFAULT_MAX_STATES as DEFAULT_MAX_RACE_STATES
 from .report import build_report, exit_status
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
 from .sampling import (DEFAULT_DEPTH, DEFAULT_MAX_STEPS, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
@@ -80,7 +82,9 @@ def _max_states_option(function: Any) -> Any:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
-def explore_command(file: str, as_json: bool, max_states: int) -> None:
+@click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_MAX_RACE_STATES, show_default=True,
+              help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
+def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int) -> None:
     """Explore every interleaving of FILE and report each possible outcome."""
     program = _program(file)
     progress = _ProgressLine()
@@ -91,7 +95,7 @@ def explore_command(file: str, as_json: bool, max_states: int) -> None:
                    "A loop that can spin without bound, or too many threads or steps, often causes this.", err=True)
     elif exploration.stopped == "interrupted":
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    report = build_report(exploration, analyse(exploration))
+    report = build_report(exploration, analyse(exploration), find(exploration, max_race_states))
     if as_json:
         _echo_json(report)
     else:

@@ -394,6 +394,12 @@ def test_explore_json_has_every_analysis_with_threads_lines_texts_and_schedules(
                                 {"thread": "B", "line": 16, "text": "x = b", "access": "write"}]
 
 
+def test_explore_max_race_states_bounds_the_race_search_and_the_report_says_so():
+    result = invoke("explore", str(SCENARIOS / "peterson.yaml"), "--json", "--max-race-states", "50")
+    report = json.loads(result.stdout)
+    assert report["races_complete"] is False and result.exit_code == 0
+
+
 def test_explore_text_explains_each_analysis_and_gives_the_replay_command():
     file = str(SCENARIOS / "deadlock.yaml")
     text = invoke("explore", file).stdout
