@@ -29,6 +29,11 @@ from .sampling import (DEFAULT_DEPTH, DEFAULT_MAX_STEPS, DEFAULT_RUNS, DEFAULT_T
                        SampleOptions, sample, single_run, validate)
 from .sampling import DEFAULT_MAX_STATES as SAMPLE_MAX_STATES
 from .scenario import load
+from .crosscheck import DEFAULT_RUNS as CROSSCHECK_RUNS, Options as CrosscheckOptions, crosscheck
+from .crosscheck import exit_status as crosscheck_exit_status
+from .crosscheck_text import crosscheck_text
+from .pyexport import export_python
+from .realrun import RealRunError
 
 BAD_INPUT = 2
 
@@ -283,6 +288,55 @@ def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, 
 def _program(file: str) -> Program:
     try:
         return load_program(file)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+@main.command("export")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--python", "as_python", is_flag=True, help="A standalone Python program with real threading.")
+def export_command(file: str, as_python: bool) -> None:
+    """Print FILE as a real program: with --python, one that python3 runs on real threads."""
+    if not as_python:
+        _fail("say what to export: --python")
+    scenario, program = _scenario_program(file)
+    try:
+        click.echo(export_python(scenario, program).source, nl=False)
+    except ScenarioError as exc:
+        _fail(str(exc))
+
+
+@main.command("crosscheck")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--runs", type=click.IntRange(min=1), default=CROSSCHECK_RUNS, show_default=True,
+              help="Sampled schedules to replay on real threads, and free runs of the exported program.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the sampled schedules and the jitter.")
+@click.option("--jitter", is_flag=True, help="Free runs pause at random (seeded) between statements, so races show.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@_max_states_option
+def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: bool, max_states: int) -> None:
+    """Check the model of FILE against real threading runs; exit 1 on a MODEL MISMATCH."""
+    scenario, program = _scenario_program(file)
+    options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)
+    try:
+        report = crosscheck(scenario, program, options)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    except RealRunError as exc:
+        _fail(f"{file}: {exc}")
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(crosscheck_text(report), nl=False)
+    sys.exit(crosscheck_exit_status(report))
+
+
+def _scenario_program(file: str) -> tuple[Any, Program]:
+    """The scenario as written and as compiled: the export needs both."""
+    try:
+        scenario = load(file)
+        return scenario, compile_scenario(scenario)
     except ScenarioError as exc:
         _fail(str(exc))
     raise AssertionError("unreachable")
