@@ -91,7 +91,7 @@ ROLES = (
     "THREADS", "RUNNING_AT_START", "SHARED", "FINAL_CHECKS", "ALWAYS_CHECKS",
     "run_thread", "turn", "own", "enter",
     "SWITCH_INTERVAL", "STILL_SECONDS", "DEADLINE_SECONDS", "output", "faults", "ended", "final",
-    "end_lock", "done", "note_if_over", "positions", "run", "wait_for_end", "judge_final", "result",
+    "end_lock", "done", "note_if_over", "progress", "cpu_ms", "run", "wait_for_end", "judge_final", "result",
     "check_always", "CheckFailed", "pause", "rng",
 )
 
@@ -724,10 +724,18 @@ def $note_if_over():
         $done.set()
 
 
-def $positions():
-    """Where each thread is; when nothing changes for long, no thread is moving."""
+def $progress():
+    """Where each thread is, and its CPU time: when neither changes for long, no thread is moving."""
     frames = $sys._current_frames()
-    return [(f.f_code, f.f_lasti) if f else None for f in (frames.get(t.ident) for t in $THREADS)]
+    return [(f.f_code, f.f_lasti, $cpu_ms(t)) if f else None for t, f in ((t, frames.get(t.ident)) for t in $THREADS)]
+
+
+def $cpu_ms(thread):
+    """A thread's CPU time in ms where the platform tells it: a loop that spins may never change its position."""
+    try:
+        return round($time.clock_gettime($time.pthread_getcpuclockid(thread.ident)) * 1000)
+    except (AttributeError, OSError):
+        return None
 
 
 def $run(seed=0):
@@ -745,9 +753,9 @@ def $wait_for_end():
     last = None
     while not $done.wait(0.005):
         now = $time.monotonic()
-        where = $positions()
-        if where != last:
-            last, still_since = where, now
+        now_at = $progress()
+        if now_at != last:
+            last, still_since = now_at, now
         elif now - still_since > $STILL_SECONDS:
             return $result("deadlock", $save, f"no thread moved for {$STILL_SECONDS} s")
         if now - start > $DEADLINE_SECONDS:
