@@ -2,18 +2,18 @@
 
 Exploration graphs carry no edge labels (see `explorer`), yet every finding
 needs to know who steps where: which thread spins, which access comes
-second. `Moves` recovers that once for the whole graph, by calling
-`semantics.step` for each runnable thread, and keeps it in flat arrays
-(a few bytes an edge) rather than a tuple an edge.
+second. `Moves` reads that once for the whole graph from `explorer.moves`
+and keeps it in flat arrays (a few bytes an edge) rather than a tuple an
+edge.
 """
 from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
 
-from .explorer import Exploration
+from .explorer import Exploration, moves
 from .program import Instruction, Program
-from .semantics import State, runnable, step
+from .semantics import lock_owner
 
 LOCK_KINDS = ("Lock", "RLock")  # the primitives with an owner
 
@@ -34,34 +34,23 @@ def site(program: Program, tid: int, instr: Instruction) -> Site:
     return Site(program.threads[tid].name, instr.line, instr.text)
 
 
-def lock_owner(program: Program, state: State, slot: int) -> int | None:
-    """The owner of a Lock (its state) or RLock (its state's first item), as `_initial_prims` documents."""
-    held = state.prims[slot]
-    if held is None:
-        return None
-    return held if program.primitives[slot].kind == "Lock" else held[0]
-
-
 class Moves:
     """Per node, its steps as (thread, target node), in scenario order of the threads.
 
-    Every runnable thread has a move, even where two threads lead to the same
-    state (the graph keeps one edge for both). Nodes left unexpanded have none.
+    Every runnable thread has a move; nodes left unexpanded have none.
     """
 
     def __init__(self, exploration: Exploration):
         self.exploration = exploration
-        program, states, index = exploration.program, exploration.states, exploration.index
         self.starts = array("q", [0])
         self.tids = array("h")
         self.targets = array("q")
         for node in range(exploration.expanded):
-            state = states[node]
-            for tid in runnable(program, state):
+            for tid, target in moves(exploration, node):
                 self.tids.append(tid)
-                self.targets.append(index[step(program, state, tid)])
+                self.targets.append(target)
             self.starts.append(len(self.tids))
-        self.starts.extend([len(self.tids)] * (len(states) - exploration.expanded))
+        self.starts.extend([len(self.tids)] * (len(exploration.states) - exploration.expanded))
 
     def count(self, node: int) -> int:
         """How many steps `node` has: 0 where a run ends (or the node was left unexpanded)."""

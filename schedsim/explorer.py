@@ -6,8 +6,10 @@ twice is one node. Nodes of the `networkx.DiGraph` are numbered in BFS order
 (0 is the initial state; `states[n]` is node n's State), because integer
 nodes hash once per lookup where nested state tuples would rehash on every
 graph operation. Edges carry no attributes, to keep a million states
-affordable: `edge_thread` recovers the thread of an edge. The BFS parent of
-every node is kept, which gives a shortest schedule to any state.
+affordable: a node's successors are stored in the order of its runnable
+threads, and no two threads step to the same state, so `moves` pairs them
+up again. The BFS parent of every node is kept, which gives a shortest
+schedule to any state.
 """
 from __future__ import annotations
 
@@ -111,7 +113,8 @@ def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Pr
         with gc_paused():
             while node < len(states) and stopped is None:
                 state = states[node]
-                for tid in runnable(program, state):
+                ready = runnable(program, state)
+                for tid in ready:
                     successor = step(program, state, tid)
                     target = lookup(successor)
                     if target is None:
@@ -125,6 +128,8 @@ def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Pr
                         add_parent(node)
                     add_edge(node, target)
                 else:
+                    if len(ready) > 1 and len(graph.adj[node]) != len(ready):
+                        raise RuntimeError(f"schedsim bug: two threads step to one state from state {node}")
                     node += 1
                 if progress is not None and node % PROGRESS_EVERY == 0:
                     progress(len(states), graph.number_of_edges(), time.perf_counter() - started)
@@ -143,12 +148,17 @@ def _shared_parts(state: State, parts: dict) -> State:
     return state._replace(threads=threads, shared=parts.setdefault(state.shared, state.shared))
 
 
-def edge_thread(program: Program, source: State, target: State) -> int:
-    """The thread whose step leads from `source` to `target`."""
-    for tid in runnable(program, source):
-        if step(program, source, tid) == target:
+def moves(exploration: Exploration, node: int) -> list[tuple[int, int]]:
+    """(thread, successor node) for each step out of an expanded node, in scenario order."""
+    return list(zip(runnable(exploration.program, exploration.states[node]), exploration.graph.adj[node]))
+
+
+def edge_thread(exploration: Exploration, source: int, target: int) -> int:
+    """The thread whose step leads from node `source` to node `target`."""
+    for tid, successor in moves(exploration, source):
+        if successor == target:
             return tid
-    raise ValueError("no step leads from the source state to the target state")
+    raise ValueError(f"no step leads from node {source} to node {target}")
 
 
 def path_to(exploration: Exploration, node: int) -> list[int]:
@@ -162,6 +172,6 @@ def path_to(exploration: Exploration, node: int) -> list[int]:
 
 def schedule_to(exploration: Exploration, node: int) -> tuple[str, ...]:
     """A shortest schedule (thread names) from the initial state to `node`."""
-    program, states = exploration.program, exploration.states
+    threads = exploration.program.threads
     path = path_to(exploration, node)
-    return tuple(program.threads[edge_thread(program, states[a], states[b])].name for a, b in zip(path, path[1:]))
+    return tuple(threads[edge_thread(exploration, a, b)].name for a, b in zip(path, path[1:]))

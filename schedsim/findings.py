@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import networkx as nx
 
 from . import program as p
-from .edges import LOCK_KINDS, Moves, Site, lock_owner, site
+from .edges import LOCK_KINDS, Moves, Site, site
 from .explorer import Exploration, path_to
 from .program import DONE, Program
 from .races import DEFAULT_MAX_STATES, Race, find_races
-from .semantics import DEADLOCK, FINISHED, State, status, waiting_for
+from .semantics import DEADLOCK, FINISHED, State, lock_owner, status, waiting_for
 
 EXPLANATIONS = {
     "races": "A data race is two threads touching the same shared variable, at least one of them writing, "

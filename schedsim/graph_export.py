@@ -28,7 +28,7 @@ def labelled_graph(exploration: Exploration) -> nx.DiGraph:
     for number, state in enumerate(states):
         graph.add_node(number, label=state_label(exploration, state), status=status(program, state) or "running")
     for source, target in exploration.graph.edges():
-        tid = edge_thread(program, states[source], states[target])
+        tid = edge_thread(exploration, source, target)
         instr = program.threads[tid].code[states[source].threads[tid][0]]
         graph.add_edge(source, target, thread=program.threads[tid].name,
                        line=instr.line, step=f"{instr.text} [{instr.action}]")

@@ -47,10 +47,10 @@ from collections import deque
 from dataclasses import dataclass
 
 from . import program as p
-from .edges import LOCK_KINDS, Moves, Site, lock_owner
+from .edges import LOCK_KINDS, Moves, Site
 from .explorer import Exploration, path_to
 from .program import DONE, Program
-from .semantics import State
+from .semantics import State, lock_owner
 
 DEFAULT_MAX_STATES = 2_000_000
 

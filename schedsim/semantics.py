@@ -227,6 +227,11 @@ def _can_acquire(program: Program, state: State, tid: int, slot: int) -> bool:
     return held > 0  # a semaphore's value
 
 
+def lock_owner(program: Program, state: State, slot: int) -> int | None:
+    """The thread that holds the Lock or RLock in `slot`, or None if it is free."""
+    return _owner(state.prims[slot])
+
+
 def _owner(prim_state: Any) -> int | None:
     if prim_state is None:
         return None
