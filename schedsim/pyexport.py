@@ -266,7 +266,7 @@ class _Context:
 
     def threads(self) -> str:
         roles = self.roles
-        lines = ["# Threads: each runs its body through run_thread"]
+        lines = [f"# Threads: each runs its body through {roles['run_thread']}"]
         for spec, thread in zip(self.scenario.threads, self.program.threads):
             args = ", ".join([self.body_name(spec)] + [literal(value) for _, value in spec.preset_locals])
             daemon = ", daemon=True" if thread.daemon else ""
