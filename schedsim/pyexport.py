@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import program as p
-from .compiler import SIGNATURES
+from .compiler import QUERIES, SIGNATURES
 from .errors import ScenarioError
 from .scenario import Scenario, ThreadSpec
 from .values import ListValue
@@ -464,7 +464,7 @@ class _Walker:
 
     def stmt_Assign(self, node: ast.Assign) -> None:
         target, value = node.targets[0], node.value
-        if self.is_primitive_call(value):
+        if self.is_primitive_call(value) and not self.is_query(value):
             return self.primitive_call(node, value)
         if isinstance(target, ast.Name):
             shared = target.id in self.shared
@@ -510,6 +510,11 @@ class _Walker:
 
     def is_primitive_call(self, value: ast.expr) -> bool:
         return _method(value)[0] in self.context.prims
+
+    def is_query(self, value: ast.Call) -> bool:
+        """A query such as `n = Q.qsize()`: a read step, as the compiler makes it."""
+        owner, method = _method(value)
+        return (self.context.prims[owner].kind, method) in QUERIES
 
     def primitive_call(self, node: ast.stmt, call: ast.Call) -> None:
         """A method of a primitive: its steps per PRIMITIVES, a statement or assigned to a local."""

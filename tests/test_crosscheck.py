@@ -112,6 +112,35 @@ def test_crosscheck_agrees_on_every_bundled_scenario(path):
     assert sum(outcome["hits"] for outcome in report["outcomes"]) + report["free"]["spinning"] == QUICK.runs
 
 
+def test_crosscheck_agrees_on_one_step_primitives_timeouts_and_queries():
+    """Semaphore, Event, Queue, timed acquires and queries run one real call per model step."""
+    report = crosscheck(*compiled("""
+        shared: {got: [], n: 1}
+        locks: [L]
+        semaphores: {S: 1}
+        events: [E]
+        queues: {Q: 1}
+        threads:
+          A: |
+            ok = L.acquire(timeout=0.5)
+            got.append(ok)
+            if ok:
+                L.release()
+            with S:
+                Q.put(n)
+            E.set()
+          B: |
+            with L:
+                held = L.locked()
+            seen = E.wait(timeout=0.1)
+            got.append(seen and held)
+            v = Q.get()
+            print(v, E.is_set(), Q.empty(), sep="|")
+    """), QUICK)
+    assert report["verdict"] == AGREE, report["controlled"]["mismatches"] or report["free"]["unpredicted"]
+    assert report["controlled"]["schedules"] > len(report["outcomes"]) > 1
+
+
 def test_crosscheck_command_prints_json_with_explores_keys(tmp_path):
     """crosscheck --json names outcomes as explore does, with how often real runs hit each."""
     import json
