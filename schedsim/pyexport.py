@@ -50,16 +50,18 @@ class RealKind:
     """How one kind of primitive is made with the standard library, and its methods' steps.
 
     `methods` maps each method to the instruction classes it compiles to, in
-    order. A two-step method (Barrier.wait: arrive, then pass) is one real
-    call; the steps program marks the thread as inside it between the two
-    steps. `no_steps` lists the methods that the steps program cannot mirror
-    because the real call does more after it unblocks than the model's first
-    step allows (Condition.wait takes its lock back on its own).
+    order. A two-step method is one real call: Barrier.wait (arrive, pass)
+    marks the thread as inside the call between its steps. `gated` methods
+    take a lock back inside the call (Condition.wait): the steps program
+    makes the primitive over a gated lock (`steps_make`), which marks the
+    thread as inside when the call lets the lock go, and waits for the
+    model's second step before it takes the lock back.
     """
 
     make: str                               # format fields: {threading}, {queue}, {arg}, {lock}
-    methods: dict[str, tuple[str, ...]]  # at most two steps, but for no_steps methods
-    no_steps: frozenset = field(default_factory=frozenset)
+    methods: dict[str, tuple[str, ...]]     # at most two steps a method (wait_for is written out)
+    gated: frozenset = field(default_factory=frozenset)
+    steps_make: str = ""                    # as make, with {gate}; {lock} is then never empty
 
 
 _LOCKING = {"acquire": ("Acquire",), "release": ("Release",)}
@@ -76,7 +78,7 @@ PRIMITIVES: dict[str, RealKind] = {
     "Condition": RealKind("{threading}.Condition({lock})",
                           {**_LOCKING, "wait": ("PrimOp", "PrimOp"), "notify": _ONE, "notify_all": _ONE,
                            "wait_for": ("Test", "PrimOp", "PrimOp", "Jump")},
-                          frozenset({"wait", "wait_for"})),
+                          gated=frozenset({"wait"}), steps_make="{threading}.Condition({gate}({lock}))"),
 }
 
 # In the steps program a call with a timeout never waits: the model's
@@ -89,7 +91,7 @@ WAIT_PARAMS = ("blocking", "block", "timeout")
 ROLES = (
     "threading", "queue", "sys", "os", "time", "pickle", "random",
     "THREADS", "RUNNING_AT_START", "SHARED", "FINAL_CHECKS", "ALWAYS_CHECKS",
-    "run_thread", "turn", "own", "enter",
+    "run_thread", "turn", "own", "enter", "gate", "waking",
     "SWITCH_INTERVAL", "STILL_SECONDS", "DEADLINE_SECONDS", "output", "faults", "ended", "final",
     "end_lock", "done", "note_if_over", "progress", "cpu_ms", "run", "wait_for_end", "judge_final", "result",
     "check_always", "CheckFailed", "pause", "rng",
@@ -249,7 +251,11 @@ class _Context:
             raise self.error(f"cannot export {prim.kind} {prim.name} yet; the export knows {', '.join(PRIMITIVES)}")
         lock = "" if prim.lock < 0 or "." in self.program.primitives[prim.lock].name \
             else identifier(self.program.primitives[prim.lock].name)
-        made = real.make.format(threading=self.roles["threading"], queue=self.roles["queue"], arg=int(prim.arg), lock=lock)
+        template = real.make
+        if self.steps and real.steps_make:  # a gated lock, and a Condition's own RLock made explicit
+            template, lock = real.steps_make, lock or f"{self.roles['threading']}.RLock()"
+        made = template.format(threading=self.roles["threading"], queue=self.roles["queue"], arg=int(prim.arg),
+                               lock=lock, gate=self.roles["gate"])
         return f"{identifier(prim.name)} = {made}"
 
     def body(self, spec: ThreadSpec, tree: ast.Module, thread: p.ThreadProgram) -> str:
@@ -524,9 +530,6 @@ class _Walker:
         kinds = real.methods.get(method) if real else None
         if kinds is None:
             raise self.error(node, f"cannot export {owner}.{method}() yet")
-        if self.steps and method in real.no_steps:
-            raise self.error(node, f"the controlled replay cannot mirror {owner}.{method}(): CPython's call "
-                             "takes the lock back on its own, between the model's steps")
         if method == "wait_for":
             return self.wait_for(node, call)
         parts = self.reads(node, call.args + [kw.value for kw in call.keywords], merge=False)
@@ -539,10 +542,11 @@ class _Walker:
         if later and self.code[later[-1]].timeout:
             raise self.error(node, f"the controlled replay cannot mirror {owner}.{method}() with a timeout")
         self.turn(first)
+        gated = method in real.gated
         if later:  # the thread is inside the real call until the model's second step may run
-            self.write(f"{self.roles['enter']}({later[0]})")
+            self.write(f"{self.roles['waking' if gated else 'enter']}({later[0]})")
         self.write(_unparse(_with_call(node, self.real_call(call, parts, method, self.code[first]))))
-        if later:
+        if later and not gated:
             self.turn(later[0])
 
     def real_call(self, call: ast.Call, parts: list[ast.expr], method: str, instr: p.Instruction) -> ast.Call:
@@ -558,13 +562,28 @@ class _Walker:
         return ast.Call(call.func, args, keywords)
 
     def wait_for(self, node: ast.stmt, call: ast.Call) -> None:
-        """C.wait_for(lambda: test): the compiler's loop of test, wait, wake (plain program only)."""
+        """`[ok =] C.wait_for(lambda: test)`: the loop CPython runs, test then wait, as the compiler makes it."""
         predicate = call.args[0] if call.args else call.keywords[0].value
-        self.reads(node, [predicate.body], merge=True)
-        for kind in ("Test", "PrimOp", "PrimOp", "Jump"):
-            self.expect(node, kind)
-        self.pause()
-        self.write(_unparse(node))
+        if not self.steps:
+            self.reads(node, [predicate.body], merge=True)
+            for kind in ("Test", "PrimOp", "PrimOp", "Jump"):
+                self.expect(node, kind)
+            self.pause()
+            self.write(_unparse(node))
+            return
+        self.write("while True:")
+        self.depth += 1
+        (holds,) = self.reads(node, [predicate.body], merge=True)
+        self.turn(self.expect(node, "Test"))
+        if isinstance(node, ast.Assign):
+            self.write(_unparse(_assign(copy.deepcopy(node.targets[0]), holds)))
+            holds = _name(node.targets[0].id)
+        self.write(_unparse(ast.If(holds, [ast.Break()], [])))
+        self.turn(self.expect(node, "PrimOp"))
+        self.write(f"{self.roles['waking']}({self.expect(node, 'PrimOp')})")
+        self.write(f"{call.func.value.id}.wait()")
+        self.depth -= 1
+        self.expect(node, "Jump")
 
     def stmt_If(self, node: ast.If, word: str = "if") -> None:
         (test,) = self.reads(node, [node.test], merge=True)
@@ -681,7 +700,9 @@ STEPS_DOC = '''"""A schedsim scenario, one statement per model step, for the con
 Before each step a thread calls turn(pc) and waits there until the replay
 lets it take step pc of its compiled code; own() copies a list, as the
 model holds lists as values; enter(pc) marks a thread as inside a real
-blocking call while the model takes step pc. The replay provides all three.
+blocking call until the model's step pc. A Condition's lock is gate(lock):
+inside C.wait() it lets the lock go, and takes it back at the turn of the
+step that waking(pc) named. The replay provides all five.
 """'''
 
 RUNTIME = '''

@@ -31,6 +31,42 @@ class Abort(BaseException):
     """Raised at a turnstile once a replayed run is over, so its threads leave."""
 
 
+class Gate:
+    """A Condition's lock as its Condition sees it: inside wait(), letting the lock go
+    marks the thread as inside the call, and the lock is taken back only once the
+    replay grants the model's wake step. Everything else is the lock's own."""
+
+    def __init__(self, replay, lock):
+        self.replay, self.lock = replay, lock
+        self.acquire, self.release = lock.acquire, lock.release
+
+    def __enter__(self):
+        return self.lock.__enter__()
+
+    def __exit__(self, *exc_info):
+        return self.lock.__exit__(*exc_info)
+
+    def _is_owned(self):
+        if hasattr(self.lock, "_is_owned"):
+            return self.lock._is_owned()
+        if self.lock.acquire(False):  # CPython's test for a plain Lock: merely locked
+            self.lock.release()
+            return False
+        return True
+
+    def _release_save(self):
+        saved = self.lock._release_save() if hasattr(self.lock, "_release_save") else self.lock.release()
+        self.replay.enter(self.replay.local.waking)
+        return saved
+
+    def _acquire_restore(self, saved):
+        self.replay.turn(self.replay.local.waking)
+        if hasattr(self.lock, "_acquire_restore"):
+            self.lock._acquire_restore(saved)
+        else:
+            self.lock.acquire()
+
+
 def own(value):
     """A copy of a list, which the model holds as a value; anything else as it is."""
     return value[:] if type(value) is list else value
@@ -47,7 +83,8 @@ class Replay:
         self.abort = False
         self.lines = []
         space = {"__name__": "schedsim_steps", "print": self.print, names["turn"]: self.turn,
-                 names["own"]: own, names["enter"]: self.enter, names["run_thread"]: self.run_thread}
+                 names["own"]: own, names["enter"]: self.enter, names["run_thread"]: self.run_thread,
+                 names["gate"]: lambda lock: Gate(self, lock), names["waking"]: self.waking}
         exec(code, space)
         self.space = space
         self.threads = space[names["THREADS"]]
@@ -89,6 +126,10 @@ class Replay:
         with self.cv:
             self.where[self.local.tid] = ("inside", pc)
             self.cv.notify_all()
+
+    def waking(self, pc):
+        """The step pc at which the thread's next Condition.wait may take its lock back."""
+        self.local.waking = pc
 
     def print(self, *args, sep=None):
         self.lines.append((" " if sep is None else sep).join(map(str, args)))
