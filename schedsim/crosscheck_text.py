@@ -15,6 +15,8 @@ GIL_NOTE = ("An outcome that needs a thread switch inside a statement (or where 
 def crosscheck_text(report: dict[str, Any]) -> str:
     runs = f"{report['runs']} run{'s' if report['runs'] != 1 else ''}"
     lines = [f"crosscheck {report['scenario']}: the model against real threads (seed {report['seed']}, {runs})", ""]
+    if not report["complete"]:
+        lines += ["PARTIAL: the exploration stopped early, so the predicted outcomes below may be missing some.", ""]
     lines += _controlled_lines(report)
     lines.append("")
     lines += _free_lines(report)
@@ -63,8 +65,9 @@ def _free_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"  ... and {len(unseen) - SHOWN_UNSEEN} more predicted outcomes that no run reached")
     if part["spinning"]:
         lines.append(f"  {part['spinning']:>5}  {'':>17}  did not end: a loop that can spin")
-    lines.append(f"  Real runs reached {part['reached']} of {part['predicted']} predicted outcomes "
-                 f"({part['share']:.0%}).")
+    if part["predicted"]:
+        lines.append(f"  Real runs reached {part['reached']} of {part['predicted']} predicted outcomes "
+                     f"({part['share']:.0%}).")
     if unseen:
         lines.append("  " + GIL_NOTE)
     lines += _unpredicted_lines(part)
