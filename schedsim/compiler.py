@@ -306,6 +306,9 @@ class _ThreadCompiler:
             raise unsupported(node, f"unsupported call {ast.unparse(node)} inside an expression")
         slot, prim = self.names.primitive(owner)
         make = QUERIES.get((prim.kind, method))
+        if make is None and any(name == method for _, name in QUERIES):
+            until = " before Python 3.14" if (prim.kind, method) == ("RLock", "locked") else ""
+            raise unsupported(node, f"{prim.kind} {owner} has no {method}(){until}")
         if make is None or node.args or node.keywords:
             raise unsupported(node, f"{owner}.{method}() cannot be used inside an expression; "
                               "call it as a statement, or assign its result to a local: ok = ...")
