@@ -224,8 +224,8 @@ def test_forgotten_release_deadlocks_in_every_run_after_one_threads_lines():
     assert data["interleavings"] == 15
     assert data["deadlocks"] == 3
     first = data["outcomes"][0]
-    assert first["message"] == ("W1 waits to acquire lock (held by W0, which has finished) at line 17; "
-                                "W2 waits to acquire lock (held by W0, which has finished) at line 17")
+    assert first["message"] == ("W1 waits to acquire lock (held by W0, which has finished) at line 18; "
+                                "W2 waits to acquire lock (held by W0, which has finished) at line 18")
 
 
 # -- daemon threads and join ------------------------------------------------------
@@ -309,5 +309,5 @@ def test_opposite_lock_orders_deadlock_in_2_of_6_interleavings():
     assert data["deadlocks"] == 1
     failure = data["outcomes"][1]
     assert failure["schedule"] == ["A", "B"]
-    assert failure["message"] == ("A waits to acquire L2 (held by B) at line 15; "
-                                  "B waits to acquire L1 (held by A) at line 19")
+    assert failure["message"] == ("A waits to acquire L2 (held by B) at line 17; "
+                                  "B waits to acquire L1 (held by A) at line 21")
