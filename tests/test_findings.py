@@ -42,11 +42,11 @@ def replayed(yaml_text: str, schedule):
 # -- data races ------------------------------------------------------------------------------
 
 def test_the_lost_update_counter_races_on_every_conflicting_pair_of_lines():
-    """A: a = x (line 10), x = a (12); B: b = x (14), x = b (16): both read-write pairs and the two writes."""
+    """A: a = x (line 12), x = a (14); B: b = x (16), x = b (18): both read-write pairs and the two writes."""
     assert race_pairs(bundled("counter")) == {
-        ("x", ("A", 10, "read"), ("B", 16, "write")),
-        ("x", ("A", 12, "write"), ("B", 14, "read")),
-        ("x", ("A", 12, "write"), ("B", 16, "write")),
+        ("x", ("A", 12, "read"), ("B", 18, "write")),
+        ("x", ("A", 14, "write"), ("B", 16, "read")),
+        ("x", ("A", 14, "write"), ("B", 18, "write")),
     }
 
 
@@ -57,10 +57,10 @@ def test_the_locked_counter_has_no_race():
 
 
 def test_a_race_schedule_is_a_shortest_run_that_ends_with_the_second_access():
-    """A writes x at line 12 after a read and a local step; B's read at line 14 is its first step."""
-    race = next(r for r in bundled("counter").races if (r.first.site.line, r.second.site.line) == (12, 14))
+    """A writes x at line 14 after a read and a local step; B's read at line 16 is its first step."""
+    race = next(r for r in bundled("counter").races if (r.first.site.line, r.second.site.line) == (14, 16))
     assert race.schedule == ("A", "A", "A", "B")
-    assert "A writes x at line 12 and B reads it at line 14" in race.message
+    assert "A writes x at line 14 and B reads it at line 16" in race.message
 
 
 FLAG_HANDOFF = """
@@ -247,9 +247,9 @@ def test_two_locks_in_opposite_orders_are_an_inversion_that_deadlocks():
 
 
 def test_each_step_of_an_inversion_has_a_schedule_to_the_acquire():
-    """A's witness: A has taken L1 (line 14) and stands at `with L2:` (line 15)."""
+    """A's witness: A has taken L1 (line 16) and stands at `with L2:` (line 17)."""
     step = bundled("deadlock").lock_order[0].steps[0]
-    assert (step.held_since.line, step.asks.line, step.schedule) == (14, 15, ("A",))
+    assert (step.held_since.line, step.asks.line, step.schedule) == (16, 17, ("A",))
 
 
 def test_an_inversion_that_a_gate_lock_keeps_from_deadlocking_is_still_reported():
@@ -288,7 +288,7 @@ def test_a_try_acquire_cannot_wait_forever_so_it_is_no_inversion():
 def test_a_thread_that_ends_holding_a_lock_blocks_the_others_forever():
     """forgotten_release: the first worker to take the lock ends with it; the other two wait forever."""
     [held] = bundled("forgotten_release").held_at_exit
-    assert (held.thread, held.lock, held.acquired.line, held.blocked) == ("W0", "lock", 17, ("W1", "W2"))
+    assert (held.thread, held.lock, held.acquired.line, held.blocked) == ("W0", "lock", 18, ("W1", "W2"))
     run = replay(compile_scenario(load(str(SCENARIOS / "forgotten_release.yaml"))), list(held.deadlock_schedule))
     assert run.status == "deadlock"
 
@@ -390,8 +390,8 @@ def test_explore_json_has_every_analysis_with_threads_lines_texts_and_schedules(
     assert report["races_complete"] is True
     race = report["races"][0]
     assert race["variable"] == "x" and race["schedule"] == ["A", "B", "B", "B"]
-    assert race["accesses"] == [{"thread": "A", "line": 10, "text": "a = x", "access": "read"},
-                                {"thread": "B", "line": 16, "text": "x = b", "access": "write"}]
+    assert race["accesses"] == [{"thread": "A", "line": 12, "text": "a = x", "access": "read"},
+                                {"thread": "B", "line": 18, "text": "x = b", "access": "write"}]
 
 
 def test_explore_max_race_states_bounds_the_race_search_and_the_report_says_so():
