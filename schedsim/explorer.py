@@ -111,26 +111,27 @@ def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Pr
     add_edge, add_state, add_parent, lookup = graph.add_edge, states.append, parents.append, index.get
     try:
         with gc_paused():
-            while node < len(states) and stopped is None:
+            while node < len(states):
                 state = states[node]
                 ready = runnable(program, state)
-                for tid in ready:
-                    successor = step(program, state, tid)
-                    target = lookup(successor)
+                successors = [step(program, state, tid) for tid in ready]
+                targets = [lookup(successor) for successor in successors]
+                if len(states) + targets.count(None) > max_states:
+                    # A node is expanded whole or not at all: with some of its
+                    # edges missing, its probability would be split too few ways.
+                    stopped = LIMIT
+                    break
+                for successor, target in zip(successors, targets):
                     if target is None:
-                        if len(states) >= max_states:
-                            stopped = LIMIT  # this node stays in the frontier, half expanded
-                            break
                         successor = _shared_parts(successor, parts)
                         target = len(states)
                         index[successor] = target
                         add_state(successor)
                         add_parent(node)
                     add_edge(node, target)
-                else:
-                    if len(ready) > 1 and len(graph.adj[node]) != len(ready):
-                        raise RuntimeError(f"schedsim bug: two threads step to one state from state {node}")
-                    node += 1
+                if len(ready) > 1 and len(graph.adj[node]) != len(ready):
+                    raise RuntimeError(f"schedsim bug: two threads step to one state from state {node}")
+                node += 1
                 if progress is not None and node % PROGRESS_EVERY == 0:
                     progress(len(states), graph.number_of_edges(), time.perf_counter() - started)
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from fractions import Fraction
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -356,3 +357,13 @@ def test_graphviz_accepts_the_dot_output(counter, tmp_path):
     assert rendered.returncode == 0, rendered.stderr
     assert rendered.stderr == ""
     assert "<svg" in rendered.stdout
+
+
+def test_a_partial_report_never_overstates_a_probability():
+    """bank_transfer deadlocks with probability 1/2; cut at 5 states (a node half expanded
+    under the old explorer gave 3/4), every partial probability stays at or below 1/2."""
+    path = str(Path(__file__).parent.parent / "scenarios" / "bank_transfer.yaml")
+    for limit in range(2, 40):
+        code, report = explore_json(path, "--max-states", str(limit))
+        for outcome in report["outcomes"]:
+            assert Fraction(outcome["probability_exact"]) <= Fraction(1, 2), (limit, outcome)

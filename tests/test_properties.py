@@ -14,6 +14,7 @@ from math import factorial
 from pathlib import Path
 
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import explored, invoke, program_of
 from strategies import local_scenarios, scenarios
@@ -146,3 +147,18 @@ def test_explore_json_is_byte_identical_across_two_runs(yaml_text):
         second = invoke("explore", str(path), "--json")
     assert first.stdout_bytes == second.stdout_bytes
     assert json.loads(first.stdout)["interleavings"] == analysis.interleavings
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenarios(), st.integers(min_value=1, max_value=40))
+def test_a_partial_exploration_never_overstates_an_outcome(yaml_text, max_states):
+    """Cut short by --max-states, every count and probability is a lower bound of the full one."""
+    _, full = explored(yaml_text)
+    _, partial = explored(yaml_text, max_states=max_states)
+    exact = {(o.status, o.final, o.output, o.message): o for o in full.outcomes}
+    for outcome in partial.outcomes:
+        whole = exact[(outcome.status, outcome.final, outcome.output, outcome.message)]
+        assert outcome.probability <= whole.probability
+        if whole.interleavings is not INFINITE and outcome.interleavings is not INFINITE:
+            assert outcome.interleavings <= whole.interleavings
+    assert sum(o.probability for o in partial.outcomes) + partial.unexplored + partial.never_ends == 1
