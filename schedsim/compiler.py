@@ -473,12 +473,19 @@ class _ThreadCompiler:
         return not blocking or timeout is not None
 
     def constant(self, node: ast.stmt, args: dict[str, ast.expr], param: str, default: Any) -> Any:
+        """A blocking flag or a timeout (a number or None), which must be given as a constant."""
         if param not in args:
             return default
         try:
-            return ast.literal_eval(args[param])
+            value = ast.literal_eval(args[param])
         except ValueError:
-            raise unsupported(node, f"{param}= must be a constant here, as in {param}=1.0") from None
+            value = ...
+        if param == "timeout":
+            if not isinstance(value, (int, float, type(None))) or isinstance(value, bool):
+                raise unsupported(node, "timeout= must be a number or None, as in timeout=1.0")
+        elif not isinstance(value, (bool, int)):
+            raise unsupported(node, f"{param}= must be True or False here")
+        return value
 
     def lock_method(self, node: ast.stmt, prim: p.Primitive, slot: int, method: str, args: dict, result: int) -> None:
         if prim.kind == "Condition":

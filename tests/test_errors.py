@@ -215,3 +215,27 @@ def test_a_runtime_type_error_is_an_error_outcome_not_bad_input(tmp_path):
     assert result.exit_code == 1
     assert result.stderr == ""
     assert 'A, line 5: TypeError: can only concatenate str (not "int") to str' in result.stdout
+
+
+@pytest.mark.parametrize("body, message", [
+    ('L.acquire(timeout="a")', "timeout= must be a number or None"),
+    ("L.acquire(blocking=[1])", "blocking= must be True or False"),
+    ("Q.put(1, timeout=[1])", "timeout= must be a number or None"),
+])
+def test_a_timeout_or_flag_of_the_wrong_type_is_one_located_line(tmp_path, body, message):
+    """Constants given to a primitive's timeout or blocking flag are checked at load, not at a traceback."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"locks: [L]\nqueues: {{Q: 1}}\nthreads:\n  A: |\n    {body}\n")
+    result = invoke("explore", str(path))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"schedsim: {path}:5: thread A: {message}")
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
+    """A scenario file in another encoding gets one line and exit 2, not a UnicodeDecodeError."""
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b'threads:\n  A: |\n    x = "\xff"\n')
+    result = invoke("explore", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"schedsim: {path}: the file is not UTF-8 text (byte 25)"
