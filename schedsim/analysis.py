@@ -97,7 +97,7 @@ def _analyse(exploration: Exploration) -> Analysis:
                 flow.through_cycle(members)
                 loops.extend(_spinning_loops(exploration, members))
     outcomes = _outcomes(exploration, flow)
-    total = _sum_counts(outcome.interleavings for outcome in outcomes)
+    total = total_count(outcome.interleavings for outcome in outcomes)
     if flow.never_ends or order is None:
         total = INFINITE
     deadlock_states = sum(1 for node in flow.ends if status(exploration.program, exploration.states[node]) == DEADLOCK)
@@ -136,7 +136,8 @@ def _add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def _sum_counts(counts: Any) -> int | Infinite:
+def total_count(counts: Any) -> int | Infinite:
+    """The sum of interleaving counts, infinite if any one is."""
     total: int | Infinite = 0
     for count in counts:
         total = _add(total, count)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from .analysis import INFINITE, Analysis, Outcome
+from .analysis import INFINITE, Analysis, Outcome, total_count
 from .explorer import Exploration
 from .findings import Findings, find
 from .semantics import VIOLATION
@@ -61,11 +61,7 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "interleavings": count_json(analysis.interleavings),
         "outcomes": [outcome_json(exploration, outcome) for outcome in analysis.outcomes],
         "deadlocks": analysis.deadlock_states,
-        "violations": [
-            {"message": outcome.message, "schedule": list(outcome.schedule),
-             "interleavings": count_json(outcome.interleavings)}
-            for outcome in analysis.outcomes if outcome.status == VIOLATION
-        ],
+        "violations": _violations(analysis),
         "loops": [{"thread": loop.thread, "line": loop.line, "text": loop.text} for loop in analysis.loops],
         "never_ends_probability": probability_json(analysis.never_ends),
         "unexplored_probability": probability_json(analysis.unexplored),
@@ -75,6 +71,28 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "held_at_exit": [held.as_json() for held in findings.held_at_exit],
         "starvation": [lasso.as_json() for lasso in findings.starvation],
     }
+
+
+def _violations(analysis: Analysis) -> list[dict[str, Any]]:
+    """One entry per failed check: every outcome it ends, with the shortest schedule among them.
+
+    Different final values can fail the same check (x == 3 fails with x
+    at 1 and at 2); SPEC lists each failed check once.
+    """
+    by_check: dict[str, list[Outcome]] = {}
+    for outcome in analysis.outcomes:
+        if outcome.status == VIOLATION:
+            by_check.setdefault(outcome.message, []).append(outcome)
+    entries = []
+    for message, outcomes in by_check.items():
+        shortest = min(outcomes, key=lambda outcome: len(outcome.schedule))
+        entries.append({
+            "message": message,
+            "schedule": list(shortest.schedule),
+            "interleavings": count_json(total_count(outcome.interleavings for outcome in outcomes)),
+            "probability": probability_json(sum((outcome.probability for outcome in outcomes), Fraction(0))),
+        })
+    return entries
 
 
 def exit_status(report: dict[str, Any]) -> int:

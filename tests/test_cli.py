@@ -367,3 +367,23 @@ def test_a_partial_report_never_overstates_a_probability():
         code, report = explore_json(path, "--max-states", str(limit))
         for outcome in report["outcomes"]:
             assert Fraction(outcome["probability_exact"]) <= Fraction(1, 2), (limit, outcome)
+
+
+def test_each_failed_check_is_one_violation_with_its_shortest_schedule(tmp_path):
+    """Three x += 1 threads: x == 3 fails with x at 1 (two lost updates) and at 2 (one).
+    C(6,2) * C(4,2) = 90 orders, 6 of them serial, so the check fails in 84, listed once."""
+    path = write_scenario(tmp_path, """
+        shared: {x: 0}
+        threads:
+          A: x += 1
+          B: x += 1
+          C: x += 1
+        checks:
+          final: ["x == 3"]
+    """)
+    code, report = explore_json(path)
+    [violation] = report["violations"]
+    assert violation["message"].startswith("final check failed: x == 3")
+    assert violation["interleavings"] == 84
+    assert len(violation["schedule"]) == 6
+    assert sum(o["interleavings"] for o in report["outcomes"] if o["status"] == "violation") == 84
