@@ -119,7 +119,8 @@ def test_explore_json_has_the_keys_and_numbers_of_spec_section_4(counter_checked
         ("violation", {"x": 1}, [], 18, 0.75, ["A", "A", "B", "A", "B", "B"]),
     ]
     assert report["violations"] == [
-        {"message": "final check failed: x == 2 (line 12)", "schedule": ["A", "A", "B", "A", "B", "B"], "interleavings": 18}]
+        {"message": "final check failed: x == 2 (line 12)", "schedule": ["A", "A", "B", "A", "B", "B"],
+         "interleavings": 18, "probability": 0.75}]
 
 
 @pytest.mark.parametrize("yaml_text", [COUNTER, LOCKED, EARLY_ERROR, """
