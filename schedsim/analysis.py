@@ -44,7 +44,6 @@ class Outcome:
     interleavings: int | Infinite
     probability: Fraction
     schedule: tuple[str, ...]    # a shortest schedule that ends this way
-    states: int                  # how many distinct end states share this outcome
 
 
 @dataclass(frozen=True)
@@ -266,23 +265,18 @@ def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
 
 
 def _outcomes(exploration: Exploration, flow: _Flow) -> list[Outcome]:
-    groups: dict[tuple, list] = {}
+    groups: dict[tuple, list] = {}  # key -> [nearest end node, count, mass]
     for node in sorted(flow.ends):  # BFS order: the first found is the nearest
         key = outcome_key(exploration.program, exploration.states[node])
         count, mass = flow.ends[node]
-        mass = flow.probability(mass)
-        group = groups.get(key)
-        if group is None:
-            groups[key] = [node, count, mass, 1]
-        else:
-            group[1] = _add(group[1], count)
-            group[2] += mass
-            group[3] += 1
+        group = groups.setdefault(key, [node, 0, 0])
+        group[1] = _add(group[1], count)
+        group[2] += mass
     outcomes = []
-    for position, ((kind, final, output, message), (nearest, count, mass, states)) in enumerate(groups.items()):
-        schedule = schedule_to(exploration, nearest)
-        outcomes.append((STATUS_ORDER[kind], -mass, position,
-                         Outcome(kind, final, output, message, count, mass, schedule, states)))
+    for position, ((kind, final, output, message), (nearest, count, mass)) in enumerate(groups.items()):
+        probability = flow.probability(mass)
+        outcome = Outcome(kind, final, output, message, count, probability, schedule_to(exploration, nearest))
+        outcomes.append((STATUS_ORDER[kind], -probability, position, outcome))
     return [outcome for *_, outcome in sorted(outcomes, key=lambda item: item[:3])]
 
 

@@ -1,14 +1,14 @@
 """The command line: parse arguments, call the pipeline, render, map to exit codes.
 
 Exit status: 0 when every run finishes and every check holds, 1 when some
-run can fail (violation, deadlock or error), 2 for bad input, 3 when an
-incomplete exploration found nothing wrong in the part it covered.
+run can fail (violation, deadlock or error) or can spin forever, 2 for bad
+input, 3 when an incomplete exploration found nothing wrong in the part it
+covered.
 """
 from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any
 
 import click

@@ -29,8 +29,10 @@ def compile_scenario(scenario: Scenario) -> p.Program:
             threads.append(_ThreadCompiler(spec, names, starts).compile())
         except ScenarioError as exc:
             raise _located(exc, scenario.file, spec) from None
-    started = set(starts)
-    threads = [replace(thread, starts_running=thread.name not in started) for thread in threads]
+    threads = [replace(thread, starts_running=thread.name not in starts) for thread in threads]
+    if not any(thread.starts_running and not thread.daemon for thread in threads):
+        raise ScenarioError("no non-daemon thread runs at the start (each is started by another thread, "
+                            "or is a daemon), so the program would end before its first step", file=scenario.file)
     return p.Program(
         name=scenario.name,
         description=scenario.description,
@@ -584,7 +586,7 @@ class _ThreadCompiler:
             raise unsupported(node, f"a thread cannot {method} itself")
         if method == "start":
             if name in self.starts:
-                thread, line = self.starts[name]
+                thread, _ = self.starts[name]
                 raise unsupported(node, f"thread {name} is started twice (also by {thread}); a thread can only be started once")
             self.starts[name] = (self.spec.name, node.lineno)
         cls = p.Start if method == "start" else p.Join

@@ -221,13 +221,10 @@ class Check:
     condition: Expr
 
 
-PRIMITIVE_KINDS = ("Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier", "Queue")
-
-
 @dataclass(frozen=True, slots=True)
 class Primitive:
     name: str
-    kind: str        # one of PRIMITIVE_KINDS
+    kind: str        # Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition, Barrier or Queue
     arg: int = 0     # Semaphore value, Barrier parties, Queue maxsize
     lock: int = -1   # Condition: the slot of its lock
 

@@ -284,5 +284,6 @@ def _check_names_unique(reader: _Reader, root: yaml.Node, scenario: Scenario) ->
     for kind, names in kinds:
         for name in names:
             if name in seen:
-                raise reader.error(root, f"the name {name!r} is used for a {seen[name]} and a {kind}")
+                made = " (count: names its copies NAME0, NAME1, ...)" if kind == "thread" else ""
+                raise reader.error(root, f"the name {name!r} is used for a {seen[name]} and a {kind}{made}")
             seen[name] = kind

@@ -30,7 +30,6 @@ class State(NamedTuple):
 
 
 FINISHED, DEADLOCK, VIOLATION, ERROR = "finished", "deadlock", "violation", "error"
-STATUSES = (FINISHED, DEADLOCK, VIOLATION, ERROR)
 
 # Exceptions that a thread body can raise: they end the run with status "error".
 # NameError and KeyError stay out: no scenario can raise them, so they can only

@@ -7,6 +7,7 @@ variable (`xs[i] = v`, `xs.append(v)`), which is one step.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -66,11 +67,13 @@ SCALARS = (int, float, str, bool, type(None))
 
 def from_yaml(value: Any) -> Any:
     """A YAML value as a program value, or TypeError if it is not one we model."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise TypeError(f"unsupported value {value!r}: use a finite number")
     if isinstance(value, SCALARS):
         return value
     if isinstance(value, list):
         return ListValue(from_yaml(item) for item in value)
-    raise TypeError(f"unsupported value {value!r}: use int, bool, str, None or a list")
+    raise TypeError(f"unsupported value {value!r}: use int, float, bool, str, None or a list")
 
 
 def to_json(value: Any) -> Any:

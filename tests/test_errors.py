@@ -239,3 +239,17 @@ def test_a_file_that_is_not_utf8_is_one_line(tmp_path):
     result = invoke("explore", str(path))
     assert result.exit_code == 2
     assert result.stderr.strip() == f"schedsim: {path}: the file is not UTF-8 text (byte 25)"
+
+
+@pytest.mark.parametrize("yaml_text, message", [
+    ("threads:\n  A: B.start()\n  B: A.start()\n", "no non-daemon thread runs at the start"),
+    ("shared: {x: .nan}\nthreads:\n  A: pass\n", "unsupported value nan: use a finite number"),
+])
+def test_a_scenario_that_cannot_run_or_hold_its_values_is_bad_input(tmp_path, yaml_text, message):
+    """Threads that only start each other never run; NaN has no place in a state. One line, exit 2."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml_text)
+    result = invoke("explore", str(path))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert message in line
