@@ -1,10 +1,10 @@
 """The cross-check report as text for people; it reads the same dict as `--json` prints."""
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from .crosscheck import AGREE, INCOMPLETE
+from .replay import replay_command
 
 SHOWN_UNSEEN = 10  # predicted outcomes that no run reached, listed before "... and N more"
 
@@ -42,7 +42,7 @@ def _controlled_lines(report: dict[str, Any]) -> list[str]:
             f"  - schedule {schedule or '(none)'}, step {mismatch['step']}: {mismatch['problem']}",
             f"      model: {_ending(mismatch['model'])}",
             f"      real:  {_ending(mismatch['real'])}",
-            f"      replay: schedsim replay {shlex.quote(report['file'])} --schedule {schedule}",
+            f"      replay: {replay_command(report['file'], mismatch['schedule'])}",
         ]
     return lines
 

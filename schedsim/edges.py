@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 from .explorer import Exploration, moves
 from .program import Instruction, Program
-from .semantics import lock_owner
 
 LOCK_KINDS = ("Lock", "RLock")  # the primitives with an owner
 

@@ -7,10 +7,10 @@ report dict as `render`, so text and JSON never disagree.
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any, Callable
 
 from .findings import EXPLANATIONS
+from .replay import replay_command
 
 TITLES = {
     "races": "Data races",
@@ -40,7 +40,7 @@ def findings_lines(report: dict[str, Any], file: str) -> list[str]:
 
 
 def _replay(file: str, schedule: list[str]) -> str:
-    return f"schedsim replay {shlex.quote(file)} --schedule {','.join(schedule)}" if schedule else "(from the start)"
+    return replay_command(file, schedule) if schedule else "(from the start)"
 
 
 def _race(race: dict, file: str) -> list[str]:

@@ -5,12 +5,11 @@ string; they never print. The CLI decides where text goes.
 """
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from .findings_text import findings_lines
 from .program import Program
-from .replay import Run
+from .replay import Run, replay_command
 from .values import show
 
 STATUS_WORDS = {
@@ -53,7 +52,7 @@ def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> 
     count_text = "infinitely many" if count is None else f"{count:,}"
     if count is not None and total is not None:
         count_text += f" of {total:,}"
-    final = " ".join(f"{name}={_value(value)}" for name, value in outcome["final"].items())
+    final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())
     lines = [
         "",
         f"  {number}. {STATUS_WORDS[outcome['status']]:<9}  {final or '(no shared variables)'}",
@@ -66,12 +65,8 @@ def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> 
     schedule = ",".join(outcome["schedule"])
     lines.append(f"     shortest schedule ({len(outcome['schedule'])} steps): {schedule or '(none)'}")
     if outcome["status"] != "finished" and schedule:
-        lines.append(f"     replay: schedsim replay {shlex.quote(file)} --schedule {schedule}")
+        lines.append(f"     replay: {replay_command(file, outcome['schedule'])}")
     return lines
-
-
-def _value(value: Any) -> str:
-    return repr(value) if not isinstance(value, list) else "[" + ", ".join(map(repr, value)) + "]"
 
 
 def _verdict(report: dict[str, Any]) -> str:

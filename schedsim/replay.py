@@ -7,6 +7,7 @@ error that says why, not a silent skip.
 """
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 
 from .program import Instruction, Program
@@ -47,6 +48,11 @@ class Run:
 def parse_schedule(text: str) -> list[str]:
     """'A,B,A' or 'A B A' as a list of names."""
     return [name for name in text.replace(",", " ").split() if name]
+
+
+def replay_command(file: str, schedule: "list[str] | tuple[str, ...]") -> str:
+    """The command that replays `schedule`, as every report prints it."""
+    return f"schedsim replay {shlex.quote(file)} --schedule {','.join(schedule)}"
 
 
 def replay(program: Program, schedule: list[str]) -> Run:

@@ -14,12 +14,11 @@ import shlex
 from typing import Any
 
 from .analysis import INFINITE, Outcome
-from .render import STATUS_WORDS
-from .render import run_text
-from .replay import Run
+from .render import STATUS_WORDS, run_text
+from .replay import Run, replay_command
 from .report import count_json, outcome_json
 from .sampling import DEFAULT_MAX_STATES, DEFAULT_MAX_STEPS, UNFINISHED, Plan, RunResult, Sample, Seen
-from .values import show, to_json
+from .values import to_json
 
 
 def build_sample_report(result: Sample) -> dict[str, Any]:
@@ -171,16 +170,12 @@ def _table(report: dict[str, Any]) -> list[str]:
 
 
 def _summary(outcome: dict[str, Any]) -> str:
-    final = " ".join(f"{name}={_value(value)}" for name, value in outcome["final"].items())
+    final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())
     text = f"{STATUS_WORDS[outcome['status']]:<9}  {final}".rstrip()
     if outcome["output"]:
         count = len(outcome["output"])
         text += f"  ({count} output line{'s' if count != 1 else ''})"
     return text
-
-
-def _value(value: Any) -> str:
-    return show(value) if not isinstance(value, list) else "[" + ", ".join(map(show, value)) + "]"
 
 
 def _exact_cell(outcome: dict[str, Any], strategy: str) -> str:
@@ -202,7 +197,7 @@ def _outcome_lines(number: int, outcome: dict[str, Any], report: dict[str, Any],
     schedule = ",".join(outcome["schedule"])
     lines.append(f"   schedule ({len(outcome['schedule']):,} steps): {schedule or '(none)'}")
     if outcome["status"] != "finished" and schedule:
-        lines.append(f"   replay: schedsim replay {shlex.quote(file)} --schedule {schedule}")
+        lines.append(f"   replay: {replay_command(file, outcome['schedule'])}")
     return lines
 
 
@@ -281,5 +276,5 @@ def single_run_text(plan: Plan, result: RunResult, run: Run, file: str, predict:
     if predict:
         lines.append(f"reveal: {run_command(options, file, result.seed)}")
     elif result.status not in ("finished", UNFINISHED):
-        lines.append(f"replay: schedsim replay {shlex.quote(file)} --schedule {schedule}")
+        lines.append(f"replay: {replay_command(file, run.schedule)}")
     return "\n".join(lines) + "\n"
