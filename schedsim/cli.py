@@ -23,7 +23,7 @@ from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import find
 from .races import DEFAULT_MAX_STATES as DEFAULT_MAX_RACE_STATES
-from .report import build_report, exit_status
+from .report import build_report, exit_status, run_json
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
 from .sampling import (DEFAULT_DEPTH, DEFAULT_MAX_STEPS, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
                        SampleOptions, sample, single_run, validate)
@@ -121,34 +121,10 @@ def replay_command(file: str, schedule_text: str, as_json: bool) -> None:
     except ScheduleError as exc:
         _fail(f"{file}: {exc}")
     if as_json:
-        _echo_json(_run_json(run))
+        _echo_json(run_json(run))
     else:
         click.echo(render.run_text(run), nl=False)
     sys.exit(1 if run.status not in (None, "finished") else 0)
-
-
-def _run_json(run: Any) -> dict[str, Any]:
-    program = run.program
-    final = run.final
-    return {
-        "scenario": program.name,
-        "schedule": list(run.schedule),
-        "status": run.status,
-        "final": {name: _plain(value) for name, value in zip(program.shared_names, final.shared)},
-        "output": list(final.output),
-        "message": final.fault[1] if final.fault else None,
-        "steps": [
-            {"thread": program.threads[s.thread].name, "line": s.instruction.line,
-             "text": s.instruction.text, "action": s.instruction.action,
-             "shared": {name: _plain(value) for name, value in zip(program.shared_names, s.after.shared)}}
-            for s in run.steps
-        ],
-    }
-
-
-def _plain(value: Any) -> Any:
-    from .values import to_json
-    return to_json(value)
 
 
 @main.command("show")
@@ -275,7 +251,7 @@ def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, 
         _fail(f"{file}: {exc}")
     run = replay(program, [program.threads[tid].name for tid in result.schedule])
     if as_json:
-        data = _run_json(run)
+        data = run_json(run)
         data.update(seed=result.seed, strategy=options.strategy, unfinished=result.status == UNFINISHED)
         _echo_json(data)
     else:

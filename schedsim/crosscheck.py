@@ -30,12 +30,11 @@ from .program import DONE, NEW, Program
 from .pyexport import ExportError, Limits, export_python
 from .realrun import Timeouts
 from .replay import Run, replay
-from .report import outcome_json
+from .report import outcome_json, shared_json
 from .sampling import run_once, run_seed
 from .scenario import Scenario
 from .semantics import DEADLOCK
 from .strategies.randomwalk import RandomWalk
-from .values import to_json
 
 AGREE, MISMATCH, INCOMPLETE = "agree", "mismatch", "incomplete"
 DEFAULT_RUNS = 50
@@ -192,15 +191,11 @@ def _mismatch_json(program: Program, schedule: tuple[str, ...], source: str, run
     real_final = record["trace"][-1][1] if record["trace"] else []
     return {
         "schedule": list(schedule), "from": source, "step": step, "problem": problem,
-        "model": {"status": run.status, "final": _final(program, run.final.shared),
+        "model": {"status": run.status, "final": shared_json(program, run.final.shared),
                   "output": list(run.final.output), "message": run.final.fault[1] if run.final.fault else None},
         "real": {"status": record["status"], "final": _real_final(program, real_final),
                  "output": record["output"], "message": record["message"]},
     }
-
-
-def _final(program: Program, values: tuple) -> dict[str, Any]:
-    return {name: to_json(value) for name, value in zip(program.shared_names, values)}
 
 
 def _real_final(program: Program, reprs: list[str]) -> dict[str, Any]:

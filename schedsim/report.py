@@ -12,6 +12,8 @@ from typing import Any
 from .analysis import INFINITE, Analysis, Outcome, total_count
 from .explorer import Exploration
 from .findings import Findings, find
+from .program import Program
+from .replay import Run
 from .semantics import VIOLATION
 from .values import to_json
 
@@ -25,15 +27,15 @@ def probability_json(probability: Fraction) -> float:
     return float(probability)
 
 
-def final_json(exploration: Exploration, values: tuple) -> dict[str, Any]:
-    names = exploration.program.shared_names
-    return {name: to_json(value) for name, value in zip(names, values)}
+def shared_json(program: Program, values: tuple) -> dict[str, Any]:
+    """Shared variables by name, as JSON values, in declaration order."""
+    return {name: to_json(value) for name, value in zip(program.shared_names, values)}
 
 
 def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
     entry = {
         "status": outcome.status,
-        "final": final_json(exploration, outcome.final),
+        "final": shared_json(exploration.program, outcome.final),
         "output": list(outcome.output),
         "interleavings": count_json(outcome.interleavings),
         "probability": probability_json(outcome.probability),
@@ -93,6 +95,25 @@ def _violations(analysis: Analysis) -> list[dict[str, Any]]:
             "probability": probability_json(sum((outcome.probability for outcome in outcomes), Fraction(0))),
         })
     return entries
+
+
+def run_json(run: Run) -> dict[str, Any]:
+    """One run (replay, run), its outcome and every step with the shared variables after it."""
+    program, final = run.program, run.final
+    return {
+        "scenario": program.name,
+        "schedule": list(run.schedule),
+        "status": run.status,
+        "final": shared_json(program, final.shared),
+        "output": list(final.output),
+        "message": final.fault[1] if final.fault else None,
+        "steps": [
+            {"thread": program.threads[s.thread].name, "line": s.instruction.line,
+             "text": s.instruction.text, "action": s.instruction.action,
+             "shared": shared_json(program, s.after.shared)}
+            for s in run.steps
+        ],
+    }
 
 
 def exit_status(report: dict[str, Any]) -> int:

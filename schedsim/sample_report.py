@@ -16,9 +16,8 @@ from typing import Any
 from .analysis import INFINITE, Outcome
 from .render import STATUS_WORDS, run_text
 from .replay import Run, replay_command
-from .report import count_json, outcome_json
+from .report import count_json, outcome_json, shared_json
 from .sampling import DEFAULT_MAX_STATES, DEFAULT_MAX_STEPS, UNFINISHED, Plan, RunResult, Sample, Seen
-from .values import to_json
 
 
 def build_sample_report(result: Sample) -> dict[str, Any]:
@@ -58,7 +57,7 @@ def _seen_json(result: Sample, seen: Seen) -> dict[str, Any]:
     final = seen.first.final
     entry: dict[str, Any] = {
         "status": seen.status,
-        "final": {name: to_json(value) for name, value in zip(plan.program.shared_names, final.shared)},
+        "final": shared_json(plan.program, final.shared),
         "output": list(final.output),
         "runs": seen.runs,
         "frequency": seen.runs / plan.options.runs,
