@@ -18,8 +18,8 @@ from typing import Any
 import networkx as nx
 
 from . import program as p
-from .explorer import Exploration, gc_paused, schedule_to
-from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, runnable, status, step, waiting_for
+from .explorer import Exploration, gc_paused, moves, schedule_to
+from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
 
 
 class Infinite:
@@ -255,11 +255,9 @@ def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
     program = exploration.program
     loops = []
     for member in members:
-        node = exploration.states[member]
-        for tid in runnable(program, node):
-            pc = node.threads[tid][0]
-            instr = program.threads[tid].code[pc]
-            if isinstance(instr, p.Test) and instr.text.startswith("while") and exploration.index.get(step(program, node, tid)) in members:
+        for tid, target in moves(exploration, member):
+            instr = current_instruction(program, exploration.states[member], tid)
+            if isinstance(instr, p.Test) and instr.loop and target in members:
                 loops.append(Loop(program.threads[tid].name, instr.line, instr.text))
     return loops
 

@@ -537,7 +537,7 @@ class _ThreadCompiler:
         start = len(self.code)
 
         def build(load: Callable) -> Final:
-            return p.Test, {"condition": self.expr(load, predicate.body), "store": result}, "test predicate", ()
+            return p.Test, {"condition": self.expr(load, predicate.body), "store": result, "loop": True}, "test predicate", ()
 
         test = self.statement(node, build)
         self.condition_wait(node, prim, slot, {}, -1)
@@ -607,7 +607,7 @@ class _ThreadCompiler:
         if node.orelse:
             raise unsupported(node, "while ... else is not supported")
         start = len(self.code)
-        test = self.statement(node, lambda load: (p.Test, {"condition": self.expr(load, node.test)}, "test", ()))
+        test = self.statement(node, lambda load: (p.Test, {"condition": self.expr(load, node.test), "loop": True}, "test", ()))
         self.loop_body(node, start, node.body)
         self.patch(test, orelse=len(self.code))
 

@@ -362,8 +362,8 @@ def _lasso(exploration: Exploration, moves: Moves, members: set) -> Starvation |
     entry = min(members)
     tests = sorted({(tid, states[node].threads[tid][0]) for node, edges in inside.items() for tid, _ in edges
                     if isinstance(program.threads[tid].code[states[node].threads[tid][0]], p.Test)})
-    loops = [site(program, tid, program.threads[tid].code[pc]) for tid, pc in tests]
-    loops = tuple(sorted([loop for loop in loops if loop.text.startswith("while")] or loops,
+    spinning = [(tid, pc) for tid, pc in tests if program.threads[tid].code[pc].loop] or tests
+    loops = tuple(sorted((site(program, tid, program.threads[tid].code[pc]) for tid, pc in spinning),
                          key=lambda loop: (loop.line, loop.thread)))
     _, tids = _schedule(exploration, moves, entry)
     cycle = _fair_walk(inside, ready, entry, stepping)

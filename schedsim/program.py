@@ -121,6 +121,7 @@ class Test(Instruction):
     condition: Expr = None
     orelse: int = DONE
     store: int = -1  # local slot that keeps the test's value (ok = C.wait_for(...)), -1 for none
+    loop: bool = False  # the test of a loop (while, wait_for), which a cycle of states may spin on
 
 
 @dataclass(frozen=True, slots=True)
