@@ -442,6 +442,8 @@ def _event_wait(program, slot, before, tid, after) -> tuple:
 
 
 def _condition_wake(program, slot, before, tid, after) -> tuple:
+    if after.threads[tid][0] == before.threads[tid][0]:
+        return ()  # only the timeout expired: the thread has not taken the lock back yet
     ops = ((LEARN, (LOCK, program.primitives[slot].lock)),)
     if tid not in before.prims[slot]:  # notified, not timed out
         ticket = (NOTIFIED, slot, tid)

@@ -406,3 +406,4 @@ def test_explore_text_explains_each_analysis_and_gives_the_replay_command():
     assert "Lock-order inversions: 1" in text and "Data races: none." in text
     assert "A lock-order inversion is threads taking the same locks in different orders" in text
     assert f"schedsim replay {file} --schedule A,B" in text
+
