@@ -36,7 +36,7 @@ def build_sample_report(result: Sample) -> dict[str, Any]:
         "max_steps": options.max_steps,
         "max_states": options.max_states,
         "steps": result.steps,
-        "complete": exploration is not None,
+        "exact": exploration is not None,  # the whole state graph fitted: exact probabilities beside
         "states": exploration.graph.number_of_nodes() if exploration else None,
         "transitions": exploration.graph.number_of_edges() if exploration else None,
         "interleavings": count_json(analysis.interleavings) if analysis else None,
@@ -46,8 +46,7 @@ def build_sample_report(result: Sample) -> dict[str, Any]:
         "unseen": [_unseen_json(result, outcome) for outcome in result.unseen],
         "more_unseen": result.more_unseen,
         "unfinished": _unfinished_json(result.unfinished),
-        "violations": [{"message": seen.message, "schedule": _names(result, seen), "runs": seen.runs}
-                       for seen in result.outcomes if seen.status == "violation"],
+        "violations": _violations(result),
     })
     return report
 
@@ -85,6 +84,20 @@ def _share(result: Sample, exact: Outcome | None) -> float | None:
     if exact is None or total is INFINITE or exact.interleavings is INFINITE:
         return None
     return exact.interleavings / total
+
+
+def _violations(result: Sample) -> list[dict[str, Any]]:
+    """One entry per failed check, as explore lists them: its runs, and the first run's schedule."""
+    by_check: dict[str, dict[str, Any]] = {}
+    for seen in result.outcomes:
+        if seen.status != "violation":
+            continue
+        entry = by_check.get(seen.message)
+        if entry is None:
+            by_check[seen.message] = {"message": seen.message, "schedule": _names(result, seen), "runs": seen.runs}
+        else:
+            entry["runs"] += seen.runs
+    return list(by_check.values())
 
 
 def _names(result: Sample, seen: Seen) -> list[str]:
@@ -133,7 +146,7 @@ def _header(report: dict[str, Any]) -> str:
 
 
 def _exact_line(report: dict[str, Any]) -> str:
-    if not report["complete"]:
+    if not report["exact"]:
         return "exact probabilities: not computed (the state graph is over --max-states)"
     total = report["interleavings"]
     total_text = "infinitely many" if total is None else f"{total:,}"
@@ -145,7 +158,7 @@ def _exact_line(report: dict[str, Any]) -> str:
 
 def _table(report: dict[str, Any]) -> list[str]:
     """Seen outcomes, then runs that did not end, then what explore says could happen but did not."""
-    rows = [("#", "outcome", "runs", "frequency", EXACT_HEADINGS[report["strategy"]] if report["complete"] else "")]
+    rows = [("#", "outcome", "runs", "frequency", EXACT_HEADINGS[report["strategy"]] if report["exact"] else "")]
     for number, outcome in enumerate(report["outcomes"], start=1):
         rows.append((str(number), _summary(outcome), f"{outcome['runs']:,}", f"{outcome['frequency']:.4f}",
                      _exact_cell(outcome, report["strategy"])))

@@ -149,3 +149,23 @@ def test_top_describes_a_few_outcomes_of_each_status_and_counts_the_rest():
     assert all(o["interleaving_share"] > 0 for o in report["outcomes"] + report["unseen"])
     text = invoke(*args).stdout
     assert f"{more} more finished outcomes" in text and f"{report['more_unseen']} more possible outcomes" in text
+
+
+def test_sample_json_lists_each_failed_check_once_with_all_its_runs(tmp_path):
+    """Three x += 1 threads: x == 3 fails with x at 1 or 2, two outcomes; `violations` has the check once,
+    with the runs of both, and `exact` says the probabilities beside them are exact."""
+    path = write_scenario(tmp_path, """
+        shared: {x: 0}
+        threads:
+          A: x += 1
+          B: x += 1
+          C: x += 1
+        checks:
+          final: ["x == 3"]
+    """)
+    report = json.loads(invoke("sample", path, "--runs", "200", "--seed", "4", "--json").stdout)
+    assert report["exact"] is True
+    failing = [o for o in report["outcomes"] if o["status"] == "violation"]
+    assert len(failing) == 2
+    [violation] = report["violations"]
+    assert violation["runs"] == sum(o["runs"] for o in failing)
