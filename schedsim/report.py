@@ -11,7 +11,7 @@ from typing import Any
 
 from .analysis import INFINITE, Analysis, Outcome, total_count
 from .explorer import Exploration
-from .findings import Findings, find
+from .findings import Findings
 from .program import Program
 from .replay import Run
 from .semantics import VIOLATION
@@ -47,12 +47,10 @@ def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
     return entry
 
 
-def build_report(exploration: Exploration, analysis: Analysis, findings: Findings | None = None) -> dict[str, Any]:
-    """The machine-readable report of one exhaustive exploration; findings are computed unless given."""
+def build_report(exploration: Exploration, analysis: Analysis, findings: Findings) -> dict[str, Any]:
+    """The machine-readable report of one exhaustive exploration, its analysis and its findings."""
     program = exploration.program
     graph = exploration.graph
-    if findings is None:
-        findings = find(exploration)
     return {
         "scenario": program.name,
         "description": program.description,
