@@ -18,7 +18,7 @@ from .edges import LOCK_KINDS, Moves, Site, site
 from .explorer import Exploration, path_to
 from .program import DONE, Program
 from .races import DEFAULT_MAX_STATES, Race, find_races
-from .semantics import DEADLOCK, FINISHED, State, lock_owner, status, waiting_for
+from .semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status, waiting_for
 
 EXPLANATIONS = {
     "races": "A data race is two threads touching the same shared variable, at least one of them writing, "
@@ -224,7 +224,7 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
 
 def _deadlocked_on(program: Program, state: State, edges: list[tuple[int, int]]) -> bool:
     """Whether, for every edge, some thread holds its first lock and waits for its second."""
-    return all(any(_waits_for_lock(program, state, tid, wanted) for tid in range(len(state.threads))
+    return all(any(lock_wanted(program, state, tid) == wanted for tid in range(len(state.threads))
                    if lock_owner(program, state, held) == tid) for held, wanted in edges)
 
 
@@ -302,7 +302,7 @@ def held_at_exit(exploration: Exploration, moves: Moves) -> list[HeldAtExit]:
         deadlocks = [end for end in ends if status(program, exploration.states[end]) == DEADLOCK
                      and lock_owner(program, exploration.states[end], slot) == tid]
         blocked = sorted({t for end in deadlocks for t in range(len(program.threads))
-                          if _waits_for_lock(program, exploration.states[end], t, slot)})
+                          if lock_wanted(program, exploration.states[end], t) == slot})
         deadlock = next((end for end in deadlocks if blocked), None)
         found[(slot, acquired and acquired.line)] = HeldAtExit(
             program.threads[tid].name, program.primitives[slot].name, acquired, _names(program, tids),
@@ -315,17 +315,6 @@ def _dead_owners(program: Program, state: State, slots: tuple[int, ...]) -> list
     """(thread, lock) for every lock whose owner has finished."""
     owners = ((lock_owner(program, state, slot), slot) for slot in slots)
     return [(tid, slot) for tid, slot in owners if tid is not None and state.threads[tid][0] == DONE]
-
-
-def _waits_for_lock(program: Program, state: State, tid: int, slot: int) -> bool:
-    """Whether `tid` stands at an acquire of `slot`, or at a condition wait that must take it back."""
-    pc = state.threads[tid][0]
-    if pc < 0:
-        return False
-    instr = program.threads[tid].code[pc]
-    if isinstance(instr, p.Acquire):
-        return instr.primitive == slot
-    return isinstance(instr, p.PrimOp) and instr.op == "Condition.wake" and program.primitives[instr.primitive].lock == slot
 
 
 # -- starvation and livelock -------------------------------------------------------------------

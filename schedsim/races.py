@@ -7,7 +7,8 @@ that waits for it; `set` -> a `wait` (or an `is_set()`) that finds the event
 set; `notify` -> the wait it wakes; every arrival at a barrier -> that
 round's passes; `put` -> the `get` that takes that item. A plain shared
 variable orders nothing, so a handoff through a flag is a race, as
-ThreadSanitizer would report it.
+ThreadSanitizer would report it. Which of these a step is, semantics says
+(`sync_effects`); this module only says what each passes on.
 
 Vector clocks give that order along one run, but runs share states, and
 round a spinning loop a clock grows without bound. What a clock says about
@@ -50,7 +51,7 @@ from . import program as p
 from .edges import LOCK_KINDS, Moves, Site
 from .explorer import Exploration, path_to
 from .program import DONE, Program
-from .semantics import State, lock_owner
+from .semantics import State, Sync, lock_owner, sync_effects, written_element
 
 DEFAULT_MAX_STATES = 2_000_000
 
@@ -167,7 +168,6 @@ class _Search:
                                   if access.target in self.racy and access.kind in ("read", "write"))
                             for instr in thread.code] for thread in self.program.threads]
         self.texts = _access_texts(self.program)
-        self.prim_slots = {prim.name: slot for slot, prim in enumerate(self.program.primitives)}
         self.transformed: dict = {}
         self.found: dict[tuple, tuple[int, Race]] = {}  # pair of lines -> (schedule length, race)
         self.searched = 0
@@ -217,8 +217,8 @@ class _Search:
     def accesses(self, before: State, tid: int, after: State) -> list[tuple]:
         """The record keys (variable, thread, line, how) of a step's accesses to racy variables."""
         pc = before.threads[tid][0]
-        return [(var, tid, line, _element_written(self.program.threads[tid].code[pc], before, tid, after)
-                 if how is None else how) for var, line, how in self.racy_steps[tid][pc]]
+        return [(var, tid, line, _element(self.program, before, tid, after) if how is None else how)
+                for var, line, how in self.racy_steps[tid][pc]]
 
     def follow(self, walk: _Walk, seeds: array, remaining: set[tuple]) -> bool:
         """Search the runs on which `walk.key`'s latest access lives, from every step that makes it.
@@ -248,12 +248,12 @@ class _Search:
         """Every step from one searched pair: who then knows the access, and any race the step makes."""
         var, owner, line, how = walk.key
         node, known = walk.nodes[position], walk.knowers[position]
-        states, program = self.exploration.states, self.program
+        states = self.exploration.states
         before = states[node]
         for tid, target in self.moves.of(node):
             after = states[target]
             pc = before.threads[tid][0]
-            ops = self.sync(program.threads[tid].code[pc], before, tid, after)
+            ops = self.sync(before, tid, after)
             now = self.transform(known, tid, ops) if ops else known
             mine = self.accesses(before, tid, after) if self.racy_steps[tid][pc] else ()
             if walk.key in mine:
@@ -291,16 +291,10 @@ class _Search:
             result = self.transformed[memo] = _transform(knowers, tid, ops)
         return result
 
-    def sync(self, instr: p.Instruction, before: State, tid: int, after: State) -> tuple:
-        """The knowledge a step passes on, read off the primitives' states around it."""
-        handler = _SYNC.get(type(instr))
-        ops = handler(self.program, instr, before, tid, after) if handler else ()
-        for access in instr.accesses:  # E.is_set() that finds the event set acts like a wait
-            slot = self.prim_slots.get(access.target)
-            if access.kind == "read" and slot is not None and before.prims[slot] is True \
-                    and self.program.primitives[slot].kind == "Event":
-                ops += ((LEARN, (EVENT, slot)),)
-        return ops
+    def sync(self, before: State, tid: int, after: State) -> tuple:
+        """The knowledge a step passes on, from what semantics says it did."""
+        return tuple(op for effect in sync_effects(self.program, before, tid, after)
+                     for op in _OPS[effect.what](effect, tid))
 
     def access(self, key: tuple) -> RaceAccess:
         var, tid, line, how = key
@@ -325,12 +319,10 @@ def _how(instr: p.Instruction, access: p.Access) -> int | None:
     return None if isinstance(instr, p.SetItem) else WRITE
 
 
-def _element_written(instr: p.SetItem, before: State, tid: int, after: State) -> int:
-    """The element a `xs[i] = v` step writes, found as the step found it; the whole list if it failed."""
-    if after.fault is not None:
-        return WRITE
-    index = instr.index(before.threads[tid][1], before)
-    return index + len(before.shared[instr.variable]) if index < 0 else int(index)
+def _element(program: Program, before: State, tid: int, after: State) -> int:
+    """The element a `xs[i] = v` step writes; the whole list if the run ended there."""
+    element = written_element(program, before, tid, after)
+    return WRITE if element is None else element
 
 
 def _conflict(a: int, b: int) -> bool:
@@ -411,90 +403,33 @@ def _transform(knowers: frozenset, tid: int, ops: tuple) -> frozenset:
     return frozenset(agents)
 
 
-# -- what each kind of step passes on ------------------------------------------------
-# Each returns the ops of a step; which primitive it touched, and how, is read
-# off the states before and after it, so nothing here re-runs the step.
+# -- what each kind of synchronisation passes on ---------------------------------------------
+# Per `semantics.Sync` kind, the ops it makes for the stepping thread `tid`.
 
-def _acquire(program: Program, instr: p.Acquire, before: State, tid: int, after: State) -> tuple:
-    slot = instr.primitive
-    return ((LEARN, (LOCK, slot)),) if before.prims[slot] != after.prims[slot] else ()
-
-
-def _release(program: Program, instr: p.Release, before: State, tid: int, after: State) -> tuple:
-    return ((TEACH, (LOCK, instr.primitive)),)
+def _notified(effect: Sync, tid: int) -> tuple:
+    """Each woken waiter's ticket holds what the notifier knows, and only that."""
+    return tuple(op for waiter in effect.threads
+                 for op in ((FORGET, (NOTIFIED, effect.slot, waiter)), (TEACH, (NOTIFIED, effect.slot, waiter))))
 
 
-def _start(program: Program, instr: p.Start, before: State, tid: int, after: State) -> tuple:
-    return ((TEACH, instr.thread),)
+def _completed(effect: Sync, tid: int) -> tuple:
+    """Every party's pass learns what the whole round taught the barrier."""
+    copies = tuple((COPY, (ROUND, effect.slot), (PASS, effect.slot, waiter)) for waiter in effect.threads)
+    return copies + ((FORGET, (ROUND, effect.slot)),)
 
 
-def _join(program: Program, instr: p.Join, before: State, tid: int, after: State) -> tuple:
-    return ((LEARN, instr.thread),)  # a finished thread's knowledge never changes again
-
-
-def _prim_op(program: Program, instr: p.PrimOp, before: State, tid: int, after: State) -> tuple:
-    handler = _PRIM_SYNC.get(instr.op)
-    return handler(program, instr.primitive, before, tid, after) if handler else ()
-
-
-def _event_wait(program, slot, before, tid, after) -> tuple:
-    return ((LEARN, (EVENT, slot)),) if before.prims[slot] is True else ()
-
-
-def _condition_wake(program, slot, before, tid, after) -> tuple:
-    if after.threads[tid][0] == before.threads[tid][0]:
-        return ()  # only the timeout expired: the thread has not taken the lock back yet
-    ops = ((LEARN, (LOCK, program.primitives[slot].lock)),)
-    if tid not in before.prims[slot]:  # notified, not timed out
-        ticket = (NOTIFIED, slot, tid)
-        ops += ((LEARN, ticket), (FORGET, ticket))
-    return ops
-
-
-def _condition_notify(program, slot, before, tid, after) -> tuple:
-    woken = before.prims[slot][:len(before.prims[slot]) - len(after.prims[slot])]
-    return tuple(op for waiter in woken for op in ((FORGET, (NOTIFIED, slot, waiter)), (TEACH, (NOTIFIED, slot, waiter))))
-
-
-def _barrier_wait(program, slot, before, tid, after) -> tuple:
-    ops: tuple = ((TEACH, (ROUND, slot)),)
-    if after.fault is None and not after.prims[slot][0]:  # the last party: the round is complete
-        parties = before.prims[slot][0] + (tid,)
-        ops += tuple((COPY, (ROUND, slot), (PASS, slot, waiter)) for waiter in parties)
-        ops += ((FORGET, (ROUND, slot)),)
-    return ops
-
-
-def _barrier_pass(program, slot, before, tid, after) -> tuple:
-    return ((LEARN, (PASS, slot, tid)), (FORGET, (PASS, slot, tid)))
-
-
-def _queue_put(program, slot, before, tid, after) -> tuple:
-    if after.fault is not None:
-        return ()
-    item = (ITEM, slot, len(before.prims[slot]))
-    return ((FORGET, item), (TEACH, item))
-
-
-def _queue_get(program, slot, before, tid, after) -> tuple:
-    if not before.prims[slot]:
-        return ()
-    return ((LEARN, (ITEM, slot, 0)), (SHIFT, slot))
-
-
-_PRIM_SYNC = {
-    "Event.set": lambda program, slot, before, tid, after: ((TEACH, (EVENT, slot)),),
-    "Event.wait": _event_wait,
-    "Condition.wait": lambda program, slot, before, tid, after: ((TEACH, (LOCK, program.primitives[slot].lock)),),
-    "Condition.wake": _condition_wake,
-    "Condition.notify": _condition_notify,
-    "Condition.notify_all": _condition_notify,
-    "Barrier.wait": _barrier_wait,
-    "Barrier.pass": _barrier_pass,
-    "Queue.put": _queue_put,
-    "Queue.put_nowait": _queue_put,
-    "Queue.get": _queue_get,
-    "Queue.get_nowait": _queue_get,
+_OPS = {
+    "acquired": lambda effect, tid: ((LEARN, (LOCK, effect.slot)),),
+    "released": lambda effect, tid: ((TEACH, (LOCK, effect.slot)),),
+    "started": lambda effect, tid: ((TEACH, effect.slot),),
+    "joined": lambda effect, tid: ((LEARN, effect.slot),),  # a finished thread's knowledge never changes again
+    "set": lambda effect, tid: ((TEACH, (EVENT, effect.slot)),),
+    "saw_set": lambda effect, tid: ((LEARN, (EVENT, effect.slot)),),
+    "notified": _notified,
+    "woken": lambda effect, tid: ((LEARN, (NOTIFIED, effect.slot, tid)), (FORGET, (NOTIFIED, effect.slot, tid))),
+    "arrived": lambda effect, tid: ((TEACH, (ROUND, effect.slot)),),
+    "completed": _completed,
+    "passed": lambda effect, tid: ((LEARN, (PASS, effect.slot, tid)), (FORGET, (PASS, effect.slot, tid))),
+    "put": lambda effect, tid: ((FORGET, (ITEM, effect.slot, effect.position)), (TEACH, (ITEM, effect.slot, effect.position))),
+    "got": lambda effect, tid: ((LEARN, (ITEM, effect.slot, 0)), (SHIFT, effect.slot)),
 }
-
-_SYNC = {p.Acquire: _acquire, p.Release: _release, p.Start: _start, p.Join: _join, p.PrimOp: _prim_op}

@@ -9,6 +9,10 @@ shared values, the primitives' states, the printed lines, and a fault (the
 failed check or the error that ended the run). Whether a thread is blocked,
 whether the program has finished or deadlocked is derived from those, never
 stored, so equal situations are equal states.
+
+Only this module knows how the primitives' states are laid out. Others ask:
+`lock_owner`, `lock_wanted`, `waiting_for`, and for the race search what
+a step did in happens-before terms (`sync_effects`, `written_element`).
 """
 from __future__ import annotations
 
@@ -558,4 +562,159 @@ _EXECUTE: dict[type, Callable[..., tuple]] = {
     p.Append: _append, p.Print: _print, p.Test: _test, p.Assert: _assert, p.Nop: _nop,
     p.Acquire: _acquire, p.Release: _release, p.Start: _start, p.Join: _join,
     p.Inspect: _inspect, p.PrimOp: _prim_op,
+}
+
+
+# -- what a step means for happens-before ----------------------------------------------
+# The race search needs to know which steps order which threads. It asks here,
+# so that only this module knows how the primitives' states are laid out.
+
+class Sync(NamedTuple):
+    """One thing a step did that orders it before or after other threads' steps.
+
+    `what` says which, `slot` names the primitive (a thread for "started"
+    and "joined"):
+      acquired   took the Lock, RLock or Semaphore: an acquire, or a
+                 Condition wake that takes its lock back
+      released   gave it up: a release, or a Condition wait
+      started    started the thread;  joined: joined the finished thread
+      set        set the Event;  saw_set: a wait or is_set() found it set
+      notified   a notify that woke `threads`, first come first
+      woken      a Condition wake after a notify rather than a timeout
+      arrived    arrived at the Barrier;  completed: the arrival completed
+                 the round of the parties in `threads`;  passed: left it
+      put        put an item into the Queue, at `position`
+      got        got the head of the Queue
+    """
+
+    what: str
+    slot: int
+    threads: tuple[int, ...] = ()
+    position: int = 0
+
+
+def sync_effects(program: Program, before: State, tid: int, after: State) -> tuple[Sync, ...]:
+    """What thread `tid`'s step from `before` to `after` did to order threads, in order.
+
+    Read off the instruction and the states around the step, so nothing runs
+    it again. A step after which the run ends (it raised, or a check failed)
+    orders nothing: no step comes after it.
+    """
+    if after.fault is not None:
+        return ()
+    instr = current_instruction(program, before, tid)
+    handler = _SYNC_EFFECTS.get(type(instr))
+    effects = handler(program, instr, before, tid, after) if handler else ()
+    return effects + _events_seen_set(program, instr, before)
+
+
+def written_element(program: Program, before: State, tid: int, after: State) -> int | None:
+    """The list element that thread `tid`'s `xs[i] = v` step writes, i counted from the front.
+
+    None when the run ends at this step, as then the write may not have
+    happened. The index is found as the step found it; a negative one counts
+    from the end, as in CPython.
+    """
+    if after.fault is not None:
+        return None
+    instr = current_instruction(program, before, tid)
+    index = instr.index(before.threads[tid][1], before)
+    return index + len(before.shared[instr.variable]) if index < 0 else int(index)
+
+
+def lock_wanted(program: Program, state: State, tid: int) -> int | None:
+    """The lock or semaphore that thread `tid`'s next step takes, or None if it takes none.
+
+    A Condition wait's waking step takes back the condition's lock, so a
+    thread that stands there waits for that lock too, notified or not.
+    """
+    instr = current_instruction(program, state, tid)
+    if isinstance(instr, p.Acquire):
+        return instr.primitive
+    if isinstance(instr, p.PrimOp) and instr.op == "Condition.wake":
+        return program.primitives[instr.primitive].lock
+    return None
+
+
+def _events_seen_set(program: Program, instr: p.Instruction, before: State) -> tuple[Sync, ...]:
+    """An `E.is_set()` that finds the event set orders like a wait that returns."""
+    seen = ()
+    for access in instr.accesses:
+        if access.kind == "read":
+            seen += tuple(Sync("saw_set", slot) for slot, prim in enumerate(program.primitives)
+                          if prim.name == access.target and prim.kind == "Event" and before.prims[slot] is True)
+    return seen
+
+
+def _acquire_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    got = before.prims[instr.primitive] != after.prims[instr.primitive]  # not a try that timed out
+    return (Sync("acquired", instr.primitive),) if got else ()
+
+
+def _event_wait_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    return (Sync("saw_set", instr.primitive),) if before.prims[instr.primitive] is True else ()
+
+
+def _condition_wait_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    return (Sync("released", program.primitives[instr.primitive].lock),)
+
+
+def _condition_wake_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    if _still_waiting(before, tid, instr, before.threads[tid][1]):
+        return ()  # only the timeout expired: the lock is not taken back yet
+    effects = (Sync("acquired", program.primitives[instr.primitive].lock),)
+    if tid not in before.prims[instr.primitive]:  # a notify took it off the waiters
+        effects += (Sync("woken", instr.primitive),)
+    return effects
+
+
+def _condition_notify_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    waiters = before.prims[instr.primitive]
+    woken = waiters[:len(waiters) - len(after.prims[instr.primitive])]
+    return (Sync("notified", instr.primitive, woken),)
+
+
+def _barrier_wait_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    effects = (Sync("arrived", instr.primitive),)
+    if not after.prims[instr.primitive][0]:  # the last party: the round is complete
+        parties = before.prims[instr.primitive][0] + (tid,)
+        effects += (Sync("completed", instr.primitive, parties),)
+    return effects
+
+
+def _queue_put_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    return (Sync("put", instr.primitive, position=len(before.prims[instr.primitive])),)
+
+
+def _prim_op_effects(program, instr, before, tid, after) -> tuple[Sync, ...]:
+    handler = _PRIM_SYNC_EFFECTS.get(instr.op)
+    return handler(program, instr, before, tid, after) if handler else ()
+
+
+def _effect(what: str) -> Callable[..., tuple[Sync, ...]]:
+    """A handler for a step that always does `what` to the primitive it names."""
+    return lambda program, instr, before, tid, after: (Sync(what, instr.primitive),)
+
+
+_PRIM_SYNC_EFFECTS: dict[str, Callable[..., tuple[Sync, ...]]] = {
+    "Event.set": _effect("set"),
+    "Event.wait": _event_wait_effects,
+    "Condition.wait": _condition_wait_effects,
+    "Condition.wake": _condition_wake_effects,
+    "Condition.notify": _condition_notify_effects,
+    "Condition.notify_all": _condition_notify_effects,
+    "Barrier.wait": _barrier_wait_effects,
+    "Barrier.pass": _effect("passed"),
+    "Queue.put": _queue_put_effects,
+    "Queue.put_nowait": _queue_put_effects,
+    "Queue.get": _effect("got"),
+    "Queue.get_nowait": _effect("got"),
+}
+
+_SYNC_EFFECTS: dict[type, Callable[..., tuple[Sync, ...]]] = {
+    p.Acquire: _acquire_effects,
+    p.Release: _effect("released"),
+    p.Start: lambda program, instr, before, tid, after: (Sync("started", instr.thread),),
+    p.Join: lambda program, instr, before, tid, after: (Sync("joined", instr.thread),),
+    p.PrimOp: _prim_op_effects,
 }
