@@ -17,17 +17,16 @@ from . import render
 from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
-from .explorer import DEFAULT_MAX_STATES, explore
+from .explorer import explore
 from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import find
-from .races import DEFAULT_MAX_STATES as DEFAULT_MAX_RACE_STATES
+from .limits import DEFAULT_BOUNDS
 from .report import build_report, exit_status, run_json
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
-from .sampling import (DEFAULT_DEPTH, DEFAULT_MAX_STEPS, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
+from .sampling import (DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
                        SampleOptions, sample, single_run, validate)
-from .sampling import DEFAULT_MAX_STATES as SAMPLE_MAX_STATES
 from .scenario import load
 from .crosscheck import DEFAULT_RUNS as CROSSCHECK_RUNS, Options as CrosscheckOptions, crosscheck
 from .crosscheck import exit_status as crosscheck_exit_status
@@ -79,7 +78,7 @@ def main() -> None:
 
 
 def _max_states_option(function: Any) -> Any:
-    return click.option("--max-states", type=click.IntRange(min=1), default=DEFAULT_MAX_STATES,
+    return click.option("--max-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_states,
                         show_default=True, help="Stop exploring after this many states and report what was found.")(function)
 
 
@@ -87,7 +86,7 @@ def _max_states_option(function: Any) -> Any:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
-@click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_MAX_RACE_STATES, show_default=True,
+@click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_race_states, show_default=True,
               help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
 def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int) -> None:
     """Explore every interleaving of FILE and report each possible outcome."""
@@ -167,9 +166,9 @@ def _sampling_options(function: Any) -> Any:
                      help="pct: the bug depth d, which gives d-1 priority change points."),
         click.option("--pct-steps", default=None, metavar="K",
                      help="pct: change points fall among the first K steps [default: the length of one probe run]."),
-        click.option("--max-steps", default=str(DEFAULT_MAX_STEPS), show_default=True, metavar="M",
+        click.option("--max-steps", default=str(DEFAULT_BOUNDS.sample_max_steps), show_default=True, metavar="M",
                      help="Stop a run after M steps and count it as unfinished."),
-        click.option("--max-states", default=str(SAMPLE_MAX_STATES), show_default=True, metavar="N",
+        click.option("--max-states", default=str(DEFAULT_BOUNDS.sample_max_states), show_default=True, metavar="N",
                      help="Explore at most N states for the exact probabilities (and uniform); 0 skips them."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text."),
     ]

@@ -25,7 +25,8 @@ from typing import Any
 
 from . import realrun
 from .analysis import Analysis, Outcome, analyse
-from .explorer import DEFAULT_MAX_STATES, Exploration, explore
+from .explorer import Exploration, explore
+from .limits import DEFAULT_BOUNDS
 from .program import DONE, NEW, Program
 from .pyexport import ExportError, Limits, export_python
 from .realrun import Timeouts
@@ -48,8 +49,8 @@ class Options:
     runs: int = DEFAULT_RUNS          # sampled schedules, and free runs
     seed: int = 0
     jitter: bool = False
-    max_states: int = DEFAULT_MAX_STATES
-    max_steps: int = 500              # a sampled schedule stops here (a loop that spins)
+    max_states: int = DEFAULT_BOUNDS.max_states
+    max_steps: int = DEFAULT_BOUNDS.crosscheck_max_steps  # a sampled schedule stops here
     limits: Limits = field(default_factory=lambda: Limits(deadline_seconds=5.0))
     timeouts: Timeouts = field(default_factory=Timeouts)
 

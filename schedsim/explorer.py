@@ -22,10 +22,10 @@ from typing import Callable
 
 import networkx as nx
 
+from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .semantics import State, initial_state, runnable, step
 
-DEFAULT_MAX_STATES = 1_000_000
 PROGRESS_EVERY = 20_000
 
 LIMIT, INTERRUPTED = "limit", "interrupted"
@@ -92,7 +92,7 @@ def gc_paused():
             gc.enable()
 
 
-def explore(program: Program, max_states: int = DEFAULT_MAX_STATES, progress: Progress | None = None) -> Exploration:
+def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progress: Progress | None = None) -> Exploration:
     """Build the whole state graph, or as much as `max_states` allows.
 
     Ctrl-C (KeyboardInterrupt) stops the search and returns what was found,

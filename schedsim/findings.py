@@ -17,7 +17,8 @@ from . import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
 from .explorer import Exploration, path_to
 from .program import DONE, Program
-from .races import DEFAULT_MAX_STATES, Race, find_races
+from .limits import DEFAULT_BOUNDS
+from .races import Race, find_races
 from .semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status, waiting_for
 
 EXPLANATIONS = {
@@ -135,7 +136,7 @@ class Findings:
     races_complete: bool = True   # False when the race search hit its bound
 
 
-def find(exploration: Exploration, max_race_states: int = DEFAULT_MAX_STATES) -> Findings:
+def find(exploration: Exploration, max_race_states: int = DEFAULT_BOUNDS.max_race_states) -> Findings:
     """Every finding of an exploration; the race search explores at most `max_race_states`."""
     moves = Moves(exploration)
     search = find_races(exploration, moves, max_race_states)

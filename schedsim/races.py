@@ -50,10 +50,9 @@ from dataclasses import dataclass
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site
 from .explorer import Exploration, path_to
+from .limits import DEFAULT_BOUNDS
 from .program import DONE, Program
 from .semantics import State, Sync, lock_owner, sync_effects, written_element
-
-DEFAULT_MAX_STATES = 2_000_000
 
 # How a step touches a variable; an int >= 0 is a write of that list element.
 READ, WRITE, APPEND = -3, -2, -1
@@ -113,7 +112,7 @@ class RaceSearch:
     states: int          # (state, knowers) pairs searched, over all tracked accesses
 
 
-def find_races(exploration: Exploration, moves: Moves, max_states: int = DEFAULT_MAX_STATES,
+def find_races(exploration: Exploration, moves: Moves, max_states: int = DEFAULT_BOUNDS.max_race_states,
                shortcut: bool = True) -> RaceSearch:
     """Every pair of source lines that races on some explored run, each with a shortest schedule.
 

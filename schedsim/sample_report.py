@@ -14,10 +14,11 @@ import shlex
 from typing import Any
 
 from .analysis import INFINITE, Outcome
+from .limits import DEFAULT_BOUNDS
 from .render import STATUS_WORDS, run_text
 from .replay import Run, replay_command
 from .report import count_json, outcome_json, shared_json
-from .sampling import DEFAULT_MAX_STATES, DEFAULT_MAX_STEPS, UNFINISHED, Plan, RunResult, Sample, Seen
+from .sampling import UNFINISHED, Plan, RunResult, Sample, Seen
 
 
 def build_sample_report(result: Sample) -> dict[str, Any]:
@@ -242,9 +243,9 @@ def run_command(options: dict[str, Any], file: str, seed: int) -> str:
         words += ["--strategy", options["strategy"]]
     if options["strategy"] == "pct":
         words += ["--depth", str(options["depth"]), "--pct-steps", str(options["pct_steps"])]
-    if options["strategy"] == "uniform" and options["max_states"] != DEFAULT_MAX_STATES:
+    if options["strategy"] == "uniform" and options["max_states"] != DEFAULT_BOUNDS.sample_max_states:
         words += ["--max-states", str(options["max_states"])]
-    if options["max_steps"] != DEFAULT_MAX_STEPS:
+    if options["max_steps"] != DEFAULT_BOUNDS.sample_max_steps:
         words += ["--max-steps", str(options["max_steps"])]
     return " ".join(words)
 

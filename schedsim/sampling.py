@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 
 from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
 from .explorer import Exploration, explore
+from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .semantics import State, initial_state, runnable, status, step
 from .strategies import NAMES, Strategy
@@ -30,8 +31,6 @@ from .strategies.uniform import CyclicGraph, Uniform
 UNFINISHED = "unfinished"  # not one of SPEC's statuses: the run went over max_steps
 
 DEFAULT_RUNS = 100
-DEFAULT_MAX_STEPS = 10_000
-DEFAULT_MAX_STATES = 200_000
 DEFAULT_DEPTH = 3
 DEFAULT_TOP = 10
 
@@ -56,8 +55,8 @@ class SampleOptions:
     strategy: str = "random"
     depth: int = DEFAULT_DEPTH
     pct_steps: int | None = None
-    max_steps: int = DEFAULT_MAX_STEPS
-    max_states: int = DEFAULT_MAX_STATES
+    max_steps: int = DEFAULT_BOUNDS.sample_max_steps
+    max_states: int = DEFAULT_BOUNDS.sample_max_states
     top: int = DEFAULT_TOP
 
 

@@ -1,0 +1,39 @@
+"""Every bound schedsim puts on its own work, in one place.
+
+Exhaustive search cannot promise to end on every scenario, so each search
+stops at a bound and says so. The defaults live here, beside what hitting
+each one usually means; the functions and CLI options that take a bound
+default to these and accept any other value.
+
+The real-thread runs of the cross-check are timed, not bounded in steps or
+states: their timings stay with the code that applies them
+(`pyexport.Limits`, `realrun.Timeouts`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """The default of every bound; override one with `dataclasses.replace` or its own option."""
+
+    # States of one exploration (explore, graph, crosscheck --max-states). Hit by
+    # a loop that can spin without bound, or by too many threads or steps.
+    max_states: int = 1_000_000
+    # (state, who knows an access) pairs of the data-race search (--max-race-states).
+    # Hit when many unsynchronised accesses meet a large graph; the races found stand.
+    max_race_states: int = 2_000_000
+    # States of the exploration behind sample's exact probabilities and its uniform
+    # strategy (sample, run --max-states; 0 skips it). Hit by a graph too large to
+    # explore: use --strategy random or pct, which need none.
+    sample_max_states: int = 200_000
+    # Steps of one sampled run (sample, run --max-steps). Hit by a loop that spins
+    # until another thread runs, which a strategy may keep from running.
+    sample_max_steps: int = 10_000
+    # Steps of one schedule the cross-check samples to replay on real threads;
+    # such schedules must stay short enough to replay. Hit by a spinning loop.
+    crosscheck_max_steps: int = 500
+
+
+DEFAULT_BOUNDS = Bounds()
