@@ -164,7 +164,12 @@ def _call(node: ast.Call, load: Load) -> Expr:
 
 def _joinedstr(node: ast.JoinedStr, load: Load) -> Expr:
     parts = [compile_expression(value, load) for value in node.values]
-    return lambda loc, st: "".join(part(loc, st) for part in parts)
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:  # f"Thread {n}", the common case: no join, no generator
+        first, second = parts
+        return lambda loc, st: first(loc, st) + second(loc, st)
+    return lambda loc, st: "".join([part(loc, st) for part in parts])
 
 
 CONVERSIONS = {-1: lambda v: v, ord("s"): str, ord("r"): repr, ord("a"): ascii}

@@ -83,15 +83,16 @@ def runnable(program: Program, state: State) -> tuple[int, ...]:
         return ()
     result = []
     alive = False
+    threads = program.threads
     for tid, (pc, _) in enumerate(state.threads):
         if pc < 0:
             continue
-        thread = program.threads[tid]
-        alive = alive or not thread.daemon
+        thread = threads[tid]
+        if not thread.daemon:
+            alive = True
         instr = thread.code[pc]
-        if instr.blocking and _waits(program, state, tid, instr):
-            continue
-        result.append(tid)
+        if not instr.blocking or not _waits(program, state, tid, instr):
+            result.append(tid)
     return tuple(result) if alive else ()
 
 
@@ -325,7 +326,7 @@ def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple)
     sep = " " if instr.sep is None else instr.sep(loc, state)
     if not isinstance(sep, str):
         raise TypeError(f"sep must be None or a string, not {type(sep).__name__}")
-    line = sep.join(str(arg(loc, state)) for arg in instr.args)
+    line = sep.join([str(arg(loc, state)) for arg in instr.args])
     return instr.next, _cleared(loc, instr.clear), state.shared, state.prims, state.output + (line,), state.threads
 
 
