@@ -56,6 +56,18 @@ COUNTER_YAML = """
 """
 
 
+# A spins on a flag until B sets it: a cycle of states, infinitely many interleavings, one end.
+SPIN_YAML = """
+    shared: {flag: false}
+    threads:
+      A: |
+        while not flag:
+            pass
+      B: |
+        flag = True
+"""
+
+
 @pytest.fixture
 def counter_yaml() -> str:
     """The lost-update counter: two threads, each a read, an add and a write of x."""

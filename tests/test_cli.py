@@ -17,6 +17,7 @@ import networkx as nx
 import pytest
 
 from conftest import COUNTER_YAML as COUNTER
+from conftest import SPIN_YAML
 from conftest import invoke, write_scenario
 
 COUNTER_CHECKED = COUNTER + '    checks:\n      final: ["x == 2"]\n'
@@ -145,15 +146,7 @@ def test_explore_json_counts_add_up_and_probabilities_sum_to_1(tmp_path, yaml_te
 
 def test_explore_json_of_a_spin_loop_has_a_null_count_and_names_the_loop(tmp_path):
     """Infinitely many interleavings are `null`, for the total and the outcome; the loop is listed; probability 1."""
-    path = write_scenario(tmp_path, """
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """)
+    path = write_scenario(tmp_path, SPIN_YAML)
     code, report = explore_json(path)
     assert code == 0
     assert report["interleavings"] is None

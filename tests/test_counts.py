@@ -3,7 +3,7 @@ from fractions import Fraction
 
 import pytest
 
-from conftest import COUNTER_YAML, assert_outcomes, explored, outcome_rows
+from conftest import COUNTER_YAML, SPIN_YAML, assert_outcomes, explored, outcome_rows
 
 from schedsim.analysis import INFINITE
 
@@ -453,15 +453,7 @@ def test_a_spin_wait_has_infinitely_many_interleavings_but_finishes_with_probabi
     picked with probability 1 eventually, so the one outcome has
     probability exactly 1 and no run spins forever.
     """
-    _, analysis = explored("""
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """)
+    _, analysis = explored(SPIN_YAML)
     [finished] = analysis.outcomes
     assert analysis.interleavings is INFINITE
     assert (finished.status, finished.final, finished.interleavings, finished.probability) == ("finished", (True,), INFINITE, 1)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import invoke, write_scenario
+from conftest import SPIN_YAML, invoke, write_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTER = str(ROOT / "scenarios" / "counter.yaml")
@@ -89,15 +89,7 @@ def test_run_trace_has_a_column_per_thread_and_a_row_per_step():
 
 
 def test_unfinished_runs_are_not_an_outcome(tmp_path):
-    spin = write_scenario(tmp_path, """
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """)
+    spin = write_scenario(tmp_path, SPIN_YAML)
     result = invoke("sample", spin, "--runs", "30", "--seed", "1", "--strategy", "pct", "--max-steps", "40", "--json")
     report = json.loads(result.stdout)
     assert result.exit_code == 3
@@ -123,15 +115,7 @@ def test_bad_input_is_one_line_and_exit_2(args, message):
 
 
 def test_uniform_on_a_spinning_loop_names_the_loop(tmp_path):
-    spin = write_scenario(tmp_path, """
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """)
+    spin = write_scenario(tmp_path, SPIN_YAML)
     result = invoke("run", spin, "--strategy", "uniform")
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "thread A line 4 (while not flag:)" in result.stderr

@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import program_of
+from conftest import SPIN_YAML, program_of
 from schedsim.cli import load_program
 from schedsim.replay import replay
 from schedsim.sampling import RunResult, SampleOptions, run_once, run_seed, sample, single_run
@@ -177,15 +177,7 @@ def test_random_and_pct_sample_the_seed_notes_nine_threads_of_100_prints():
 
 def test_a_spin_loop_under_random_ends_or_is_counted_unfinished():
     """A run over max_steps is 'unfinished', kept apart from the outcomes."""
-    program = program_of("""
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """)
+    program = program_of(SPIN_YAML)
     result = sample(program, SampleOptions(runs=100, seed=1, strategy="pct", max_steps=50))
     assert result.unfinished is not None and result.unfinished.status == "unfinished"
     assert result.unfinished.runs + sum(seen.runs for seen in result.outcomes) == 100
