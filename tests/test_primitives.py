@@ -623,6 +623,21 @@ def test_putting_into_a_full_queue_without_blocking_raises_queue_full(put):
 
 # -- timeouts: a step that never waits ------------------------------------------------
 
+def acquire_beside_a_holder(call: str) -> dict:
+    """A takes and releases L (a1, a2); B runs `ok = CALL` then `got = ok` (b1, b2)."""
+    return table(f"""
+        shared: {{got: null}}
+        locks: [L]
+        threads:
+          A: |
+            L.acquire()
+            L.release()
+          B: |
+            ok = {call}
+            got = ok
+    """)
+
+
 @pytest.mark.parametrize("call", ["L.acquire(timeout=1)", "L.acquire(blocking=False)", "L.acquire(False)",
                                   "L.acquire(True, 0.5)", "L.acquire(timeout=0)"])
 def test_a_timed_acquire_fails_while_the_lock_is_held_and_succeeds_once_free(call):
@@ -635,17 +650,7 @@ def test_a_timed_acquire_fails_while_the_lock_is_held_and_succeeds_once_free(cal
     - a1 first, then a2 or b1 (1/2 each): a1 b1 (False) then a2, b2 in
       either order: 2, got == False, 1/4. a1 a2 b1 b2: got == True, 1/4.
     """
-    assert table(f"""
-        shared: {{got: null}}
-        locks: [L]
-        threads:
-          A: |
-            L.acquire()
-            L.release()
-          B: |
-            ok = {call}
-            got = ok
-    """) == {
+    assert acquire_beside_a_holder(call) == {
         ("finished", (False,), None): (2, Fraction(1, 4)),
         ("finished", (True,), None): (1, Fraction(1, 4)),
         ("deadlock", (True,), "A waits to acquire L (held by B, which has finished) at line 6"): (1, Fraction(1, 2)),
@@ -658,17 +663,7 @@ def test_an_acquire_with_timeout_none_or_minus_one_blocks():
     a1 b1 is impossible: a1 a2 b1 b2 (1) or b1 b2 and A waits forever (1).
     """
     for call in ("L.acquire(timeout=None)", "L.acquire(blocking=True)"):
-        assert table(f"""
-            shared: {{got: null}}
-            locks: [L]
-            threads:
-              A: |
-                L.acquire()
-                L.release()
-              B: |
-                ok = {call}
-                got = ok
-        """) == {
+        assert acquire_beside_a_holder(call) == {
             ("finished", (True,), None): (1, Fraction(1, 2)),
             ("deadlock", (True,), "A waits to acquire L (held by B, which has finished) at line 6"): (1, Fraction(1, 2)),
         }
