@@ -67,7 +67,6 @@ class Exploration:
     parents: array              # BFS parent of each node; -1 for the initial one
     expanded: int               # nodes 0..expanded-1 were expanded; the rest is the frontier
     stopped: str | None = None  # None when complete, else LIMIT or INTERRUPTED
-    seconds: float = 0.0
 
     @property
     def complete(self) -> bool:
@@ -136,7 +135,7 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
                     progress(len(states), graph.number_of_edges(), time.perf_counter() - started)
     except KeyboardInterrupt:
         stopped = INTERRUPTED
-    return Exploration(program, graph, states, index, parents, node, stopped, time.perf_counter() - started)
+    return Exploration(program, graph, states, index, parents, node, stopped)
 
 
 def _shared_parts(state: State, parts: dict) -> State:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import networkx as nx
 
-from .explorer import Exploration, edge_thread
+from .explorer import Exploration, moves
 from .program import DONE, NEW
-from .semantics import State, status
+from .semantics import State, current_instruction, status
 from .values import show
 
 FORMATS = {".dot": "dot", ".gv": "dot", ".graphml": "graphml", ".json": "json"}
@@ -27,11 +27,11 @@ def labelled_graph(exploration: Exploration) -> nx.DiGraph:
     graph = nx.DiGraph(name=program.name)
     for number, state in enumerate(states):
         graph.add_node(number, label=state_label(exploration, state), status=status(program, state) or "running")
-    for source, target in exploration.graph.edges():
-        tid = edge_thread(exploration, source, target)
-        instr = program.threads[tid].code[states[source].threads[tid][0]]
-        graph.add_edge(source, target, thread=program.threads[tid].name,
-                       line=instr.line, step=f"{instr.text} [{instr.action}]")
+    for source in range(exploration.expanded):  # nodes past it were never expanded: no edges
+        for tid, target in moves(exploration, source):
+            instr = current_instruction(program, states[source], tid)
+            graph.add_edge(source, target, thread=program.threads[tid].name,
+                           line=instr.line, step=f"{instr.text} [{instr.action}]")
     return graph
 
 
