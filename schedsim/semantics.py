@@ -201,9 +201,10 @@ def _finished(program: Program, state: State) -> bool:
 
 def _checked(program: Program, state: State, finished: bool) -> State:
     """Attach the first failing `always` (or, at the end, `final`) check as a fault."""
-    checks = program.always_checks + (program.final_checks if finished else ())
-    for check in checks:
-        kind = "final" if check in program.final_checks and finished else "always"
+    checks = [("always", check) for check in program.always_checks]
+    if finished:
+        checks += [("final", check) for check in program.final_checks]
+    for kind, check in checks:
         try:
             holds = check.condition((), state)
         except RUNTIME_ERRORS as exc:
@@ -467,10 +468,14 @@ def _condition_notify(program, state, tid, instr, loc, args):
     prim = program.primitives[instr.primitive]
     if not _holds_lock(program, state, tid, prim.lock):
         raise _Raise(RuntimeError, "cannot notify on un-acquired lock")
-    count = args[0] if args else len(state.prims[instr.primitive])
+    count = args[0]
     if not isinstance(count, int):
         raise TypeError(f"notify() count must be an int, not {type(count).__name__}")
     return _set(state.prims, instr.primitive, state.prims[instr.primitive][max(count, 0):]), loc
+
+
+def _condition_notify_all(program, state, tid, instr, loc, args):
+    return _condition_notify(program, state, tid, instr, loc, [len(state.prims[instr.primitive])])
 
 
 def _barrier_wait(program, state, tid, instr, loc, args):
@@ -533,7 +538,7 @@ _PRIM_OPS: dict[str, tuple[Callable[..., bool], Callable[..., tuple]]] = {
     "Condition.wait": (_never, _condition_wait),
     "Condition.wake": (_condition_wake_waits, _condition_wake),
     "Condition.notify": (_never, _condition_notify),
-    "Condition.notify_all": (_never, lambda *a: _condition_notify(*a[:5], [])),
+    "Condition.notify_all": (_never, _condition_notify_all),
     "Barrier.wait": (_never, _barrier_wait),
     "Barrier.pass": (_barrier_pass_waits, _barrier_pass),
     "Barrier.abort": (_never, _barrier_abort),
