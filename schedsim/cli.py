@@ -148,8 +148,7 @@ def graph_command(file: str, output: str, max_states: int) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror}")
-    graph = exploration.graph
-    click.echo(f"wrote {graph.number_of_nodes():,} states and {graph.number_of_edges():,} steps to {output} ({kind})")
+    click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
     if not exploration.complete:
         click.echo(f"schedsim: the graph is partial: exploration stopped ({exploration.stopped}).", err=True)
 

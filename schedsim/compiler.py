@@ -191,6 +191,7 @@ class _ThreadCompiler:
         self.lines = self.source.splitlines()
         self.code: list[p.Instruction] = []
         self.loops: list[_Loop] = []
+        self.loop_tests: dict[ast.While, int] = {}  # the pc of each while loop's test
         self.with_depth = 0
         self.locals: dict[str, int] = {}
         self.max_temps = 0
@@ -212,6 +213,7 @@ class _ThreadCompiler:
         self.temp_base = self.loop_slots + 3 * sum(isinstance(n, ast.For) for n in ast.walk(tree))
         self.next_loop_slot = self.loop_slots
         self.block(tree.body)
+        forever = self._forever_loop(tree.body[-1])
         code = self._resolved()
         initial = [p.UNSET] * (self.temp_base + self.max_temps)
         for name, value in preset.items():
@@ -219,8 +221,20 @@ class _ThreadCompiler:
         return p.ThreadProgram(
             name=self.spec.name, daemon=self.spec.daemon, starts_running=True, code=code,
             local_names=tuple(self.locals), initial_locals=tuple(initial),
-            first_line=self.spec.first_line,
+            first_line=self.spec.first_line, forever=forever,
         )
+
+    def _forever_loop(self, last: ast.stmt) -> int:
+        """The pc of a `while True:` that ends the body and that no `break` leaves, or -1.
+
+        Such a thread is a worker meant to run forever: a run in which only
+        such threads go round is not a failure (see analysis).
+        """
+        if not (isinstance(last, ast.While) and isinstance(last.test, ast.Constant) and last.test.value):
+            return -1
+        if any(isinstance(node, ast.Break) for node in _loop_own_statements(last)):
+            return -1
+        return self.loop_tests[last]
 
     def _collect_locals(self, tree: ast.Module) -> None:
         for node in ast.walk(tree):
@@ -608,6 +622,7 @@ class _ThreadCompiler:
             raise unsupported(node, "while ... else is not supported")
         start = len(self.code)
         test = self.statement(node, lambda load: (p.Test, {"condition": self.expr(load, node.test), "loop": True}, "test", ()))
+        self.loop_tests[node] = test
         self.loop_body(node, start, node.body)
         self.patch(test, orelse=len(self.code))
 
@@ -697,6 +712,17 @@ class _ThreadCompiler:
         for name in node.names:
             if name not in self.names.shared:
                 raise unsupported(node, f"global {name}: {name!r} is not declared under 'shared:'")
+
+
+def _loop_own_statements(loop: ast.While | ast.For) -> list[ast.stmt]:
+    """The statements of a loop's body that belong to it, not to a loop nested inside."""
+    found, pending = [], list(loop.body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if not isinstance(node, (ast.While, ast.For)):
+            pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return found
 
 
 def _load_local(name: str, slot: int) -> p.Expr:

@@ -34,6 +34,12 @@ class Bounds:
     # Steps of one schedule the cross-check samples to replay on real threads;
     # such schedules must stay short enough to replay. Hit by a spinning loop.
     crosscheck_max_steps: int = 500
+    # Probabilities on a graph with cycles are exact fractions only on a graph with at
+    # most this many transitions, and only through strongly connected components of
+    # at most exact_max_component states; past either, floating point (the report
+    # says which numbers are exact). Fractions grow with every step they pass.
+    exact_max_transitions: int = 200_000
+    exact_max_component: int = 60
 
 
 DEFAULT_BOUNDS = Bounds()

@@ -239,6 +239,8 @@ class ThreadProgram:
     local_names: tuple[str, ...]    # names of the user-visible local slots
     initial_locals: tuple           # user locals, loop counters and temps
     first_line: int
+    forever: int = -1               # pc of the test of the `while True:` that ends the body and that no
+                                    # `break` leaves: the thread is meant to run forever; -1 for none
 
 
 @dataclass(frozen=True, slots=True)

@@ -489,11 +489,12 @@ def test_exact_probabilities_through_a_spin_loop_sum_to_1():
 
 
 def test_a_loop_nobody_can_end_spins_forever_with_probability_1():
-    """A: while True: pass never ends, so no run ends: no outcome, never_ends == 1, the loop named."""
+    """A: while not go: pass, and nobody sets go, so no run ends: no outcome, never_ends == 1, the loop named."""
     _, analysis = explored("""
+        shared: {go: false}
         threads:
           A: |
-            while True:
+            while not go:
                 pass
           B: |
             b = 1
@@ -501,7 +502,7 @@ def test_a_loop_nobody_can_end_spins_forever_with_probability_1():
     assert analysis.outcomes == []
     assert analysis.interleavings is INFINITE
     assert analysis.never_ends == 1
-    assert [(loop.thread, loop.line) for loop in analysis.loops] == [("A", 4)]
+    assert [(loop.thread, loop.line) for loop in analysis.loops] == [("A", 5)]
 
 
 # -- known bugs, pinned -------------------------------------------------------------
