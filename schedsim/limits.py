@@ -40,6 +40,10 @@ class Bounds:
     # says which numbers are exact). Fractions grow with every step they pass.
     exact_max_transitions: int = 200_000
     exact_max_component: int = 60
+    # Steps the starvation search may look at, summed over the threads it checks (each
+    # check walks the steps that lie on cycles). Hit by many threads on a large cyclic
+    # graph; the report says the search is incomplete.
+    max_liveness_edges: int = 50_000_000
 
 
 DEFAULT_BOUNDS = Bounds()

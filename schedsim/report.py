@@ -77,6 +77,8 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "lock_order": [inversion.as_json() for inversion in findings.lock_order],
         "held_at_exit": [held.as_json() for held in findings.held_at_exit],
         "starvation": [lasso.as_json() for lasso in findings.starvation],
+        "starvation_complete": findings.starvation_complete,
+        "findings_interrupted": findings.interrupted,
     }
 
 
