@@ -175,6 +175,17 @@ class PrimOp(Instruction):
 
 
 @dataclass(frozen=True, slots=True)
+class Exit(Instruction):
+    """The interpreter's exit, once only daemon threads are left: they are cut off.
+
+    In no thread's code: the main thread (the first non-daemon one) takes it
+    after it and every other non-daemon thread have finished, at a moment
+    the scheduler picks, so daemon threads may still take steps before it,
+    as they do while CPython shuts down.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class Start(Instruction):
     thread: int = 0
 

@@ -205,7 +205,8 @@ class _Search:
                 after = states[target]
                 if owners:
                     foreign.update(slot for slot, owner in owners if owner != tid and lock_owner(program, after, slot) != owner)
-                if not racy_steps[tid][before.threads[tid][0]]:
+                pc = before.threads[tid][0]
+                if pc < 0 or not racy_steps[tid][pc]:  # pc < 0: the interpreter's exit touches nothing
                     continue
                 held = frozenset([slot for slot, owner in owners if owner == tid]) if owners else _NOTHING
                 for key in self.accesses(before, tid, after):
@@ -254,7 +255,7 @@ class _Search:
             pc = before.threads[tid][0]
             ops = self.sync(before, tid, after)
             now = self.transform(known, tid, ops) if ops else known
-            mine = self.accesses(before, tid, after) if self.racy_steps[tid][pc] else ()
+            mine = self.accesses(before, tid, after) if pc >= 0 and self.racy_steps[tid][pc] else ()
             if walk.key in mine:
                 continue  # replaced: that access starts a search of its own
             for other in mine:
