@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -51,24 +52,44 @@ def _echo_json(data: Any) -> None:
 
 
 class _ProgressLine:
-    """Progress on stderr for long explorations: a live line on a terminal, a line every 10 s elsewhere."""
+    """Progress on stderr for long stages: a live line on a terminal, a line every 10 s elsewhere.
+
+    Nothing shows for a stage that ends within its first second.
+    """
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
         self.shown = False
+        self.stage, self.stage_started = "", time.monotonic()
 
     def __call__(self, states: int, transitions: int, seconds: float) -> None:
-        if seconds < 1 or (not self.tty and seconds - self.last < 10):
+        """Exploration's progress."""
+        self._show(seconds, f"exploring: {states:,} states, {transitions:,} transitions, "
+                            f"{states / max(seconds, 1e-9):,.0f} states/s")
+
+    def stage_progress(self, stage: str, done: int, total: int) -> None:
+        """A later stage's progress: `done` of `total` of its units."""
+        if stage != self.stage:
+            self.stage, self.stage_started, self.last = stage, time.monotonic(), 0.0
+        share = f" {done:,} of {total:,}" if total > 1 else ""
+        self._show(time.monotonic() - self.stage_started, f"{STAGE_WORDS.get(stage, stage)}:{share}")
+
+    def _show(self, seconds: float, text: str) -> None:
+        if seconds < 1 or seconds - self.last < (1 if self.tty else 10):
             return
         self.last = seconds
-        text = f"exploring: {states:,} states, {transitions:,} transitions, {states / seconds:,.0f} states/s"
-        click.echo(("\r" + text) if self.tty else text, err=True, nl=not self.tty)
+        click.echo(("\r\x1b[K" + text) if self.tty else text, err=True, nl=not self.tty)
         self.shown = True
 
     def done(self) -> None:
         if self.shown and self.tty:
             click.echo("", err=True)
+        self.shown = False
+
+
+STAGE_WORDS = {"probabilities": "analysing: probabilities through the state graph's components",
+               "races": "finding data races: access", "starvation": "looking for starvation"}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -99,7 +120,12 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
                    "A loop that can spin without bound, or too many threads or steps, often causes this.", err=True)
     elif exploration.stopped == "interrupted":
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    report = build_report(exploration, analyse(exploration), find(exploration, max_race_states))
+    analysis = analyse(exploration, progress=progress.stage_progress)
+    findings = find(exploration, max_race_states, progress=progress.stage_progress)
+    progress.done()
+    if not analysis.complete or findings.interrupted:
+        click.echo("schedsim: interrupted; the report is partial.", err=True)
+    report = build_report(exploration, analysis, findings)
     if as_json:
         _echo_json(report)
     else:

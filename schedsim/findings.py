@@ -9,6 +9,7 @@ explored; races come from the happens-before search in `races`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import networkx as nx
 
@@ -113,24 +114,28 @@ class Findings:
 
 
 def find(exploration: Exploration, max_race_states: int = DEFAULT_BOUNDS.max_race_states,
-         bounds: Bounds = DEFAULT_BOUNDS) -> Findings:
+         bounds: Bounds = DEFAULT_BOUNDS, progress: Callable[[str, int, int], None] | None = None) -> Findings:
     """Every finding of an exploration; the race search explores at most `max_race_states`.
 
     Ctrl-C (KeyboardInterrupt) keeps the findings of the searches already
-    done and says which one it stopped.
+    done (and the races found so far) and says which search it stopped.
     """
     moves = Moves(exploration)
     found = Findings()
     stage = "races"
     try:
         with gc_paused():
-            search = find_races(exploration, moves, max_race_states)
+            search = find_races(exploration, moves, max_race_states, progress=progress)
             found.races, found.races_complete = search.races, search.complete
+            if search.interrupted:
+                raise KeyboardInterrupt
             stage = "lock_order"
             found.lock_order = lock_orders(exploration, moves)
             stage = "held_at_exit"
             found.held_at_exit = held_at_exit(exploration, moves)
             stage = "starvation"
+            if progress is not None:
+                progress("starvation", 0, 1)
             liveness = starvation(exploration, moves, bounds)
             found.starvation, found.starvation_complete = liveness.starvation, liveness.complete
     except KeyboardInterrupt:

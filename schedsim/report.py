@@ -140,4 +140,5 @@ def exit_status(report: dict[str, Any]) -> int:
         return 1
     if (report["never_ends_probability"] or 0) > 0:
         return 1
-    return 0 if report["complete"] and report["analysis_complete"] else 3
+    partial = not report["complete"] or not report["analysis_complete"] or report["findings_interrupted"]
+    return 3 if partial else 0
