@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import numpy as np
 from scipy.sparse import csr_matrix, identity
-from scipy.sparse.linalg import spsolve
+from scipy.sparse.linalg import splu
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
@@ -97,6 +97,8 @@ class Analysis:
     deadlock_states: int = 0
     complete: bool = True                   # False when Ctrl-C stopped it: no counts or probabilities
     residual: float = 0.0                   # the largest relative residual of a floating-point solve
+    unsolved: int = 0                       # states of the largest cycle too large to solve: the
+                                            # probabilities past it are None (Bounds.max_solve_component)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -105,7 +107,7 @@ class Analysis:
     @property
     def exact(self) -> bool:
         """True when every probability is an exact fraction."""
-        return all(isinstance(x, Fraction) for x in [self.never_ends, self.unexplored]
+        return all(isinstance(x, Fraction | int) for x in [self.never_ends, self.unexplored]
                    + [outcome.probability for outcome in self.outcomes])
 
 
@@ -146,8 +148,8 @@ def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) 
         loops: list[Loop] = []
     else:
         exact = exploration.transitions <= bounds.exact_max_transitions
-        flow = _Flow(exploration, Fraction(1) if exact else 1.0, progress)
-        flow.through_components(parts, bounds.exact_max_component)
+        flow = _Flow(exploration, Fraction(1) if exact else 1.0, progress, bounds)
+        flow.through_components(parts)
         loops = sorted({loop for component in range(len(parts.cyclic)) if parts.cyclic[component]
                         for loop in _spinning_loops(exploration, set(parts.members(component)))},
                        key=lambda loop: (loop.thread, loop.line))
@@ -155,13 +157,14 @@ def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) 
     for members, mass in flow.trapped:
         message = _runs_forever(exploration, members)
         if message is None:
-            never_ends += flow.probability(mass)
+            chance = flow.probability(mass)
+            never_ends = None if chance is None or never_ends is None else never_ends + chance
         else:
             forever.append((min(members), mass, message))
     outcomes = _outcomes(exploration, flow.ends, flow.probability, forever)
     total = INFINITE if not parts.acyclic else total_count(outcome.interleavings for outcome in outcomes)
     return Analysis(outcomes, total, loops, never_ends, flow.probability(flow.unexplored),
-                    _deadlock_states(exploration, flow.ends), residual=flow.residual)
+                    _deadlock_states(exploration, flow.ends), residual=flow.residual, unsolved=flow.unsolved)
 
 
 def _deadlock_states(exploration: Exploration, ends: dict) -> int:
@@ -215,9 +218,12 @@ class _Flow:
 
     PROGRESS_EVERY = 50_000
 
-    def __init__(self, exploration: Exploration, unit: int | Fraction | float, progress: StageProgress):
+    def __init__(self, exploration: Exploration, unit: int | Fraction | float, progress: StageProgress,
+                 bounds: Bounds = DEFAULT_BOUNDS):
         size = len(exploration.states)
         self.exploration = exploration
+        self.bounds = bounds
+        self.unsolved = 0  # states of the largest component too large to solve
         self.unit = unit
         self.progress = progress
         self.counts: list[Any] = [0] * size
@@ -228,9 +234,10 @@ class _Flow:
         self.unexplored: Any = 0
         self.residual = 0.0
 
-    def probability(self, mass: Any) -> Probability:
+    def probability(self, mass: Any) -> Probability | None:
+        """The mass as a probability: a Fraction if exact, a float if not, None if not known."""
         if isinstance(mass, float) or isinstance(self.unit, float):
-            return float(mass) / float(self.unit)
+            return None if math.isnan(mass) else float(mass) / float(self.unit)
         return Fraction(mass) / self.unit
 
     def end(self, node: int) -> None:
@@ -257,7 +264,7 @@ class _Flow:
             if done % self.PROGRESS_EVERY == 0:
                 self.progress("probabilities", done, len(order))
 
-    def through_components(self, parts: Components, exact_max_component: int) -> None:
+    def through_components(self, parts: Components) -> None:
         """Component by component: single states pass their mass on; cycles are solved."""
         offsets, targets, counts, mass = self.exploration.offsets, self.exploration.targets, self.counts, self.mass
         cyclic, labels = parts.cyclic, parts.labels
@@ -265,7 +272,7 @@ class _Flow:
             if done % self.PROGRESS_EVERY == 0:
                 self.progress("probabilities", done, len(parts.order))
             if cyclic[component]:
-                self.through_cycle(parts.members(component), labels, exact_max_component)
+                self.through_cycle(parts.members(component), labels)
                 continue
             node = parts.first(component)
             begin, end = offsets[node], offsets[node + 1]
@@ -278,7 +285,7 @@ class _Flow:
                 counts[successor] += count
                 mass[successor] += share
 
-    def through_cycle(self, members: list[int], labels: np.ndarray, exact_max_component: int) -> None:
+    def through_cycle(self, members: list[int], labels: np.ndarray) -> None:
         """Every path into a cycle can go round it any number of times."""
         offsets, targets = self.exploration.offsets, self.exploration.targets
         label = labels[members[0]]
@@ -288,8 +295,14 @@ class _Flow:
         if not exits:
             self.trapped.append((members, sum(inflow[1:], inflow[0])))
             return
-        exact = len(members) <= exact_max_component and all(not isinstance(m, float) for m in inflow)
-        visits = (_exact_visits if exact else self._float_visits)(self.exploration, members, inflow)
+        if len(members) > self.bounds.max_solve_component:
+            # Too large to solve in time: what leaves it, and all that follows, is not known (NaN).
+            self.unsolved = max(self.unsolved, len(members))
+            visits = dict.fromkeys(members, math.nan)
+        elif len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
+            visits = _exact_visits(self.exploration, members, inflow)
+        else:
+            visits = self._float_visits(self.exploration, members, inflow)
         for node, successor in exits:
             self.counts[successor] = math.inf
             self.mass[successor] += visits[node] / (offsets[node + 1] - offsets[node])
@@ -346,8 +359,8 @@ def _exact_visits(exploration: Exploration, members: list[int], inflow: list) ->
 def _float_visits(exploration: Exploration, members: list[int], inflow: list) -> tuple[dict[int, float], float]:
     """The same system in floating point, by sparse LU, and its relative residual.
 
-    One step of iterative refinement follows the solve; the residual left
-    after it is what the report states.
+    One step of iterative refinement, with the same factors, follows the
+    solve; the residual left after it is what the report states.
     """
     _, inside = _inside_edges(exploration, members)
     size = len(members)
@@ -358,8 +371,9 @@ def _float_visits(exploration: Exploration, members: list[int], inflow: list) ->
         transitions = csr_matrix((size, size))
     system = (identity(size, format="csc") - transitions).tocsc()
     rhs = np.array([float(value) for value in inflow])
-    solution = np.atleast_1d(spsolve(system, rhs))
-    solution += np.atleast_1d(spsolve(system, rhs - system @ solution))
+    factors = splu(system)
+    solution = factors.solve(rhs)
+    solution += factors.solve(rhs - system @ solution)
     scale = max(float(np.abs(rhs).max()), 1e-300)
     residual = float(np.abs(system @ solution - rhs).max()) / scale
     return {node: float(value) for node, value in zip(members, solution)}, residual

@@ -18,11 +18,11 @@ from . import render
 from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
-from .explorer import explore
+from .explorer import INTERRUPTED, explore
 from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
-from .findings import find
+from .findings import Findings, find
 from .limits import DEFAULT_BOUNDS
 from .report import build_report, exit_status, run_json
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
@@ -118,10 +118,13 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
     if exploration.stopped == "limit":
         click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
                    "A loop that can spin without bound, or too many threads or steps, often causes this.", err=True)
-    elif exploration.stopped == "interrupted":
+    elif exploration.stopped == INTERRUPTED:
         click.echo("schedsim: interrupted; the report is partial.", err=True)
     analysis = analyse(exploration, progress=progress.stage_progress)
-    findings = find(exploration, max_race_states, progress=progress.stage_progress)
+    if exploration.stopped == INTERRUPTED:  # one Ctrl-C is enough: report now, without the long searches
+        findings = Findings(races_complete=False, interrupted="races")
+    else:
+        findings = find(exploration, max_race_states, progress=progress.stage_progress)
     progress.done()
     if not analysis.complete or findings.interrupted:
         click.echo("schedsim: interrupted; the report is partial.", err=True)

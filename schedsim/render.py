@@ -30,8 +30,10 @@ def explore_text(report: dict[str, Any], file: str) -> str:
     lines.append(f"{report['states']:,} states, {report['transitions']:,} transitions, {total_text} interleavings")
     if not report["complete"]:
         why = "the state limit was reached" if report["stopped"] == "limit" else "it was interrupted"
+        share = report["unexplored_probability"]
+        share_text = "" if share is None else f" (unexplored share {share:.4g})"
         lines.append(f"PARTIAL: exploration stopped because {why}; counts below are lower bounds "
-                     f"and some outcomes may be missing (unexplored share {report['unexplored_probability']:.4g}).")
+                     f"and some outcomes may be missing{share_text}.")
     lines.append("")
     lines.append(f"{len(report['outcomes'])} possible outcome{'s' if len(report['outcomes']) != 1 else ''}:")
     for number, outcome in enumerate(report["outcomes"], start=1):
@@ -46,6 +48,9 @@ def explore_text(report: dict[str, Any], file: str) -> str:
     if not report["analysis_complete"]:
         lines.append("PARTIAL: the analysis was interrupted; the outcomes reached are listed without counts "
                      "or probabilities.")
+    elif report["unsolved_component"]:
+        lines.append(f"Some probabilities are not computed: they lie past a cycle of "
+                     f"{report['unsolved_component']:,} states, more than the solver takes on.")
     elif not report["probabilities_exact"]:
         lines.append(f"Some probabilities are floating point (a cycle too large to solve in fractions; "
                      f"largest relative residual {report['probability_residual']:.1e}).")
@@ -56,9 +61,9 @@ def explore_text(report: dict[str, Any], file: str) -> str:
 
 
 def _probability_text(outcome: dict) -> str:
-    """"3/4 (0.75)" where exact, "0.3333 (floating point)" where not, or why it is missing."""
+    """"3/4 (0.75)" where exact, "0.3333 (floating point)" where not, or "not computed"."""
     if outcome["probability"] is None:
-        return "not computed (interrupted)"
+        return "not computed"
     if outcome["probability_exact"] is None:
         return f"{outcome['probability']:.6g} (floating point)"
     return f"{outcome['probability_exact']} ({outcome['probability']:.4g})"
@@ -66,7 +71,7 @@ def _probability_text(outcome: dict) -> str:
 
 def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> list[str]:
     count = outcome["interleavings"]
-    count_text = ("not counted" if outcome["probability"] is None else "infinitely many") if count is None else f"{count:,}"
+    count_text = ("not counted" if outcome["probability"] is None and count is None else "infinitely many") if count is None else f"{count:,}"
     if count is not None and total is not None:
         count_text += f" of {total:,}"
     final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())

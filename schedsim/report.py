@@ -71,6 +71,7 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "unexplored_probability": probability_json(analysis.unexplored),
         "probabilities_exact": analysis.exact,
         "probability_residual": analysis.residual,
+        "unsolved_component": analysis.unsolved,
         "analysis_complete": analysis.complete,
         "races": [race.as_json() for race in findings.races],
         "races_complete": findings.races_complete,
