@@ -34,6 +34,17 @@ class ThreadSpec:
     first_line: int
     daemon: bool = False
     preset_locals: tuple[tuple[str, Any], ...] = ()
+    # Set by the Python frontend (frontends/python.py), empty for YAML:
+    line_map: tuple[int, ...] = ()  # the file line of each line of `code`, when it is not a verbatim block
+    # Locals by CPython's rule although a shared variable has the name (assigned without `global`),
+    # each with the message its UnboundLocalError gives.
+    shadowing: tuple[tuple[str, str], ...] = ()
+
+    def file_line(self, line: int) -> int:
+        """The file line of line `line` (1-based) of `code`."""
+        if self.line_map:
+            return self.line_map[min(line, len(self.line_map)) - 1]
+        return self.first_line + line - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +75,11 @@ class Scenario:
 
 
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+    """Read and validate a scenario file: YAML, or a Python module when its name ends in .py."""
     path = Path(path)
+    if path.suffix == ".py":
+        from .frontends.python import load_python  # the frontend builds on this module's types
+        return load_python(path)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
