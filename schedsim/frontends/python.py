@@ -103,7 +103,9 @@ def parse_python(text: str, file: str = "<module>.py") -> Scenario:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        raise ScenarioError(f"syntax error: {exc.msg}", file=file, line=exc.lineno or 0) from None
+        line = text.splitlines()[exc.lineno - 1] if exc.lineno and exc.lineno <= len(text.splitlines()) else ""
+        hint = " (// starts no comment in Python: write #)" if re.search(r"\S\s*//\s*[A-Za-z]", line) else ""
+        raise ScenarioError(f"syntax error: {exc.msg}{hint}", file=file, line=exc.lineno or 0) from None
     try:
         return _Module(tree, text, file).scenario()
     except ScenarioError as exc:
@@ -462,7 +464,13 @@ class _Writer:
         return _Rewriter(self, scope).visit(copy.deepcopy(node))
 
     def text(self, node: ast.AST, scope: _Scope) -> str:
-        return ast.unparse(self.rewrite(node, scope))
+        """The code as written where nothing in it changes (steps show the file's own text), else as rewritten."""
+        rewritten = self.rewrite(node, scope)
+        if ast.dump(rewritten) == ast.dump(node):
+            segment = ast.get_source_segment(self.module.text, node)
+            if segment and "\n" not in segment:
+                return segment
+        return ast.unparse(rewritten)
 
     # -- statements -----------------------------------------------------------------------
 
