@@ -111,15 +111,17 @@ def test_acquire_and_release_behave_as_with_lock():
 
 
 def test_daemon_threads_are_cut_off_when_main_ends():
-    """Main's last step starts thread 3 and ends the program, so thread 3 never prints; threads 1 and 2
-    print a prefix of their two lines, interleaved, before main's end."""
+    """Main does not join: after its last statement the interpreter shuts down (one step of main, as
+    daemons run on meanwhile), and the program ends with each daemon thread cut off after a prefix of
+    its two lines, possibly none."""
     expected = set()
-    for a, b, _ in VALUES:
+    for a, b, c in VALUES:
         for n1 in range(3):
             for n2 in range(3):
-                expected |= shuffles((a,) * n1, (b,) * n2)
+                for n3 in range(3):
+                    expected |= shuffles((a,) * n1, (b,) * n2, (c,) * n3)
     assert outputs("daemon_small.py") == expected
-    assert len(expected) == 53
+    assert () in expected and (0, 0, 1, 1, 2, 2) in expected
 
 
 def test_join_in_the_loop_prints_in_order():

@@ -18,7 +18,9 @@ and one step function serve both forms:
 - CPython's local-variable rule: a name a function assigns without `global`
   is its local, even where a module global has the name (`shadowing`), so
   reading it first raises UnboundLocalError with a message that says why;
-- `time.sleep(...)` is a step that does nothing (any thread may run next);
+- `time.sleep(...)` is a step that does nothing (any thread may run next),
+  and so is the interpreter's shutdown after the module's last statement
+  when it has daemon threads, which run on until the program ends;
   trailing `assert`s after main has joined every thread are final checks, and
   a `# schedsim: always EXPR` comment is an invariant.
 
@@ -692,6 +694,10 @@ class _Main(_Writer):
         self.block(body, self.scope_, 0, body[0].lineno if body else 1)
 
     def spec(self) -> ThreadSpec:
+        if any(draft.started and draft.daemon for draft in self.module.drafts):
+            # After the module's last statement CPython shuts the interpreter down, and daemon threads
+            # run on meanwhile: one more step of main, so that they may run before the program ends.
+            self.emit("pass", len(self.module.text.splitlines()) or 1, 0)
         return _spec(MAIN, self.lines, False, (), {})
 
     def joined_all(self) -> bool:
