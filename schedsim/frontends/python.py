@@ -54,6 +54,7 @@ PRIMITIVES = {
     "threading.Condition": "Condition", "threading.Barrier": "Barrier", "queue.Queue": "Queue",
 }
 THREAD = "threading.Thread"
+NEEDS_IMPORT = {name.split(".")[1]: name.split(".")[0] for name in (*PRIMITIVES, THREAD, "time.sleep")}
 SLEEP = "time.sleep"
 THREAD_OPTIONS = ("target", "args", "kwargs", "daemon", "name")
 ALWAYS = re.compile(r"#\s*schedsim:\s*always\s+(?P<expr>.+?)\s*$")
@@ -72,7 +73,6 @@ UNSUPPORTED: dict[type, str] = {
     ast.Yield: "generators (yield) are not supported: use a function that returns",
     ast.YieldFrom: "generators (yield from) are not supported: use a function that returns",
     ast.Nonlocal: "nonlocal is not supported: define functions at the module's top level and use global",
-    ast.Global: "",  # checked where it is: at the top of a function
 }
 if hasattr(ast, "TryStar"):
     UNSUPPORTED[ast.TryStar] = UNSUPPORTED[ast.Try]
@@ -135,7 +135,6 @@ class _Draft:
     """A thread as the module makes it; it becomes a ThreadSpec once main is read."""
 
     name: str
-    line: int
     make_body: Callable[[], "_Body"]
     daemon: bool = False
     started: bool = False
@@ -149,7 +148,6 @@ class _Scope:
     function: str
     renames: dict[str, str] = field(default_factory=dict)   # local -> its name in the thread body
     aliases: dict[str, str] = field(default_factory=dict)   # parameter -> the primitive passed in
-    declared_global: frozenset[str] = frozenset()
     result: str | None = None  # where a `return` puts its value: the caller's target, as source
 
 
@@ -393,7 +391,7 @@ class _Module:
         else:
             raise _error(call, "target= must be a function of this module or a lambda, as in "
                          "target=f or target=lambda: f(i)")
-        draft = _Draft(name, call.lineno, lambda: _Body(self, name, target, args, kwargs, defaults, call), daemon)
+        draft = _Draft(name, lambda: _Body(self, name, target, args, kwargs, defaults, call), daemon)
         self.drafts.append(draft)
         return draft
 
@@ -418,8 +416,8 @@ class _Line:
 class _Writer:
     """Writes one thread body as source lines, each with the file line it stands for."""
 
-    def __init__(self, module: _Module, thread: str):
-        self.module, self.thread = module, thread
+    def __init__(self, module: _Module):
+        self.module = module
         self.lines: list[tuple[str, int]] = []
         self.taken = set(module.shared_order) | set(module.primitives) | {d.name for d in module.drafts} | {MAIN}
         self.shadowing: dict[str, str] = {}
@@ -442,7 +440,7 @@ class _Writer:
                 raise _error(function, f"{name_} is a parameter and global in {name}()")
             if name_ not in self.module.shared_order:
                 raise _error(function, f"global {name_} in {name}(): no module-level variable {name_} is assigned")
-        scope = _Scope(name, declared_global=frozenset(declared))
+        scope = _Scope(name)
         shared = set(self.module.shared_order)
         for local in local_names:
             spelled = local
@@ -614,6 +612,10 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         qualified = self.module.qualified(node.func)
+        if isinstance(node.func, ast.Name) and qualified is None and node.func.id in NEEDS_IMPORT:
+            name = node.func.id
+            raise _error(node, f"{name} is not imported: add `from {NEEDS_IMPORT[name]} import {name}`, "
+                         f"or `import {NEEDS_IMPORT[name]}` and write {NEEDS_IMPORT[name]}.{name}()")
         if qualified in OTHER_CALLS:
             raise _error(node, OTHER_CALLS[qualified])
         if qualified == THREAD:
@@ -636,7 +638,7 @@ class _Body(_Writer):
 
     def __init__(self, module: _Module, name: str, target: ast.expr, args: tuple, kwargs: dict, defaults: tuple,
                  call: ast.Call):
-        super().__init__(module, name)
+        super().__init__(module)
         self.target, self.args, self.kwargs, self.defaults, self.call = target, args, kwargs, defaults, call
 
     def spec(self, draft: _Draft) -> ThreadSpec:
@@ -686,7 +688,7 @@ class _Main(_Writer):
 
     def __init__(self, module: _Module, body: list[ast.stmt]):
         module.drafts, module.unnamed = [], 0
-        super().__init__(module, MAIN)
+        super().__init__(module)
         self.body = body
         self.env: dict[str, Any] = {}          # loop variables of unrolled loops, and handles
         self.lists: dict[str, list[_Draft]] = {}
