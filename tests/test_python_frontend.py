@@ -267,3 +267,62 @@ def test_the_file_lines_are_the_modules():
     worker = program.threads[1]
     assert [instr.line for instr in worker.code] == [5, 6]
     assert program.threads[0].code[0].line == 8
+
+
+def test_literals_before_anything_runs_are_initial_values_not_steps():
+    """x = 0 and ys = [] before the first thread start cost no step; a later x = 5 is main's step."""
+    scenario = scenario_of("""
+        import threading
+        threads = []
+        x = 0
+        ys = []
+        def w():
+            ys.append(x)
+        t = threading.Thread(target=w)
+        threads.append(t)
+        t.start()
+        x = 5
+        for t in threads:
+            t.join()
+    """)
+    assert scenario.shared == (("x", 0), ("ys", ListValue([])))
+    assert scenario.threads[0].code == "Thread1.start()\nx = 5\nThread1.join()\n"
+    assert {final for _, final in statuses("""
+        import threading
+        threads = []
+        x = 0
+        ys = []
+        def w():
+            ys.append(x)
+        t = threading.Thread(target=w)
+        threads.append(t)
+        t.start()
+        x = 5
+        for t in threads:
+            t.join()
+    """)} == {(5, ListValue([0])), (5, ListValue([5]))}
+
+
+def test_helpers_call_helpers_and_return_their_results():
+    """double(v) returns add(v, v); each call's locals are its own (s in work, s in add)."""
+    source = """
+        import threading
+        out = 0
+        def add(a, b):
+            s = a + b
+            return s
+        def double(v):
+            return add(v, v)
+        def work(n):
+            global out
+            s = 100
+            r = double(n)
+            out = r + s
+        t = threading.Thread(target=work, args=(3,))
+        t.start()
+        t.join()
+        assert out == 106
+    """
+    assert statuses(source) == {("finished", (106,)): 1}
+    body = scenario_of(source).threads[1].code
+    assert "add_s = a + b" in body and "s = 100" in body

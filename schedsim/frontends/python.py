@@ -290,18 +290,17 @@ class _Module:
     def initial_values(self) -> tuple[dict[str, Any], list[ast.stmt]]:
         """The literals assigned before anything else runs: no step, as YAML's `shared:`."""
         initial: dict[str, Any] = {}
-        rest = list(self.main)
-        while rest:
-            node = rest[0]
+        kept: list[ast.stmt] = []  # lists of threads made on the way: no step, and they hide nothing
+        for index, node in enumerate(self.main):
             target = _single_name_target(node)
-            if target is None or target in initial or target not in self.shared_order or node.value is None:
-                break
-            ok, value = _literal(node.value)
-            if not ok:
-                break
+            if target in self.handle_lists:
+                kept.append(node)
+                continue
+            ok, value = _literal(node.value) if target is not None and node.value is not None else (False, None)
+            if not ok or target in initial or target not in self.shared_order:
+                return initial, kept + self.main[index:]
             initial[target] = value
-            rest.pop(0)
-        return initial, rest
+        return initial, kept
 
     def static_constants(self, initial: dict[str, Any], rest: list[ast.stmt]) -> dict[str, Any]:
         """Initial values that nothing changes: usable where a bound must be known, as in range(N)."""
@@ -542,6 +541,9 @@ class _Writer:
 
     def stmt_Return(self, node: ast.Return, scope: _Scope, depth: int) -> None:
         """Only in tail position here (`_tail_returns`): the call's result, if the caller keeps it."""
+        helper = self.helper(node.value, scope) if isinstance(node.value, ast.Call) else None
+        if helper is not None:  # return f(...): f's result is this call's
+            return self.inline(helper, node.value, scope, depth, scope.result)
         if scope.result is not None:
             value = self.text(node.value, scope) if node.value is not None else "None"
             self.emit(f"{scope.result} = {value}", node.lineno, depth)
@@ -555,8 +557,10 @@ class _Writer:
         return None
 
     def inline(self, function: ast.FunctionDef, call: ast.Call, caller: _Scope, depth: int,
-               target: ast.expr | None) -> None:
-        """The call written out: its arguments into its parameters, then its body; recursion is an error."""
+               target: ast.expr | str | None) -> None:
+        """The call written out: its arguments into its parameters, then its body; recursion is an error.
+
+        `target` is where the result goes: an assignment's target, or (as text) the caller's own result."""
         if function.name in self.calls:
             raise _error(call, f"{function.name}() calls itself (recursion): calls are inlined, so use a loop instead")
         if any(isinstance(arg, ast.Starred) for arg in call.args) or any(kw.arg is None for kw in call.keywords):
@@ -572,7 +576,7 @@ class _Writer:
                 given = any(value is arg for arg in list(call.args) + [kw.value for kw in call.keywords])
                 source = caller if given else _Scope(function.name)  # a default: evaluated where def is
                 self.emit(f"{callee.renames[param]} = {self.text(value, source)}", call.lineno, depth)
-        callee.result = self.text(target, caller) if target is not None else None
+        callee.result = self.text(target, caller) if isinstance(target, ast.AST) else target
         body = _tail_returns(function.body + ([ast.Return(value=None, lineno=call.lineno)] if target is not None else []))
         self.calls.append(function.name)
         self.block(body, callee, depth, call.lineno)
