@@ -34,6 +34,10 @@ CASES = [
                          "threading.Thread(target=f).start()\n", 3, "return inside a loop"),
     ("loose lambda", "import threading\nf = lambda: 1\n", 2, "lambda is supported as a thread's target"),
     ("notes' // comment", "x = 0\nwith my_lock: // Will wait\n    x = 1\n", 2, "// starts no comment in Python: write #"),
+    ("unknown name", "import threading\ndef f():\n    y = undefined + 1\nthreading.Thread(target=f).start()\n", 3,
+     "unknown name 'undefined': assign it at the module's top level"),
+    ("call inside an expression", "import threading\nx = 0\ndef g():\n    return 1\ndef f():\n    global x\n"
+                                  "    x = g() + 1\nthreading.Thread(target=f).start()\n", 7, "as r = g(...)"),
     ("unknown target", "import threading\nthreading.Thread(target=print).start()\n", 2,
      "target= must be a function of this module or a lambda"),
 ]

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ScenarioError
-from ..expressions import compile_expression
+from ..expressions import BUILTINS, compile_expression
 from ..scenario import Check, Scenario, ThreadSpec
 from ..values import from_yaml
 
@@ -54,6 +54,7 @@ PRIMITIVES = {
     "threading.Condition": "Condition", "threading.Barrier": "Barrier", "queue.Queue": "Queue",
 }
 THREAD = "threading.Thread"
+CALLABLE = frozenset(BUILTINS) | {"print", "range"}  # the builtins a thread body may call
 NEEDS_IMPORT = {name.split(".")[1]: name.split(".")[0] for name in (*PRIMITIVES, THREAD, "time.sleep")}
 SLEEP = "time.sleep"
 THREAD_OPTIONS = ("target", "args", "kwargs", "daemon", "name")
@@ -612,6 +613,10 @@ class _Rewriter(ast.NodeTransformer):
             raise _error(node, f"{name} holds threads: start and join threads in the module's top-level code")
         if name in self.module.imports:
             raise _error(node, f"{name} is imported: only its primitives, Thread and time.sleep are supported")
+        known = name in self.module.shared_order or name in self.module.primitives or name in CALLABLE
+        if isinstance(node.ctx, ast.Load) and not known:
+            raise _error(node, f"unknown name {name!r}: assign it at the module's top level (a shared variable) "
+                         "or in the function (a local) first")
         return node
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
