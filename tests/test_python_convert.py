@@ -87,7 +87,7 @@ def two_forms(draw) -> tuple[str, str]:
     return "\n".join(yaml_lines) + "\n", "\n".join(python) + "\n"
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(two_forms())
 def test_yaml_and_python_forms_give_identical_reports(tmp_path, forms):
     yaml_text, python_text = forms

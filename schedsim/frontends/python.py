@@ -176,21 +176,22 @@ class _Module:
         self.constants = self.static_constants(initial, rest)
         checks, rest = self.final_asserts(rest)
         main = _Main(self, rest)
-        main_spec = main.spec()
-        if checks and not main.joined_all():
-            rest = rest + checks  # not after the joins: they run as main's statements
-            main = _Main(self, rest)
-            main_spec, checks = main.spec(), []
-        threads = [main_spec] + [draft.make_body().spec(draft) for draft in self.drafts if draft.started]
+        if checks and not main.joined_all():  # not after the joins: they run as main's own statements
+            main, checks = _Main(self, rest + checks), []
+        threads = [main.spec()] + [draft.make_body().spec(draft) for draft in self.drafts if draft.started]
         self.check_names(threads)
         shared = tuple((name, initial.get(name)) for name in self.shared_order)
         prims = self.primitive_fields()
         return Scenario(
             name=Path(self.file).stem, description=self.description, file=self.file, shared=shared,
             threads=tuple(threads),
-            final_checks=tuple(Check(ast.unparse(node.test), node.lineno) for node in checks),
+            final_checks=tuple(Check(self.source_of(node.test), node.lineno) for node in checks),
             always_checks=self.always_checks(), **prims,
         )
+
+    def source_of(self, node: ast.expr) -> str:
+        segment = ast.get_source_segment(self.text, node)
+        return segment if segment and "\n" not in segment else ast.unparse(node)
 
     def top_level(self, body: list[ast.stmt], docstring: bool = False) -> None:
         for index, node in enumerate(body):
@@ -446,7 +447,7 @@ class _Writer:
             spelled = local
             keeps = not helper and local in shared  # the thread's own function: x stays x, as a local
             if local in self.taken and not keeps:
-                spelled = f"{name}_{local}"
+                spelled = f"{name.strip('<>')}_{local}"  # <lambda> gives lambda_x
                 while spelled in self.taken:
                     spelled += "_"
             self.taken.add(spelled)
