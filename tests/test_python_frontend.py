@@ -326,3 +326,20 @@ def test_helpers_call_helpers_and_return_their_results():
     assert statuses(source) == {("finished", (106,)): 1}
     body = scenario_of(source).threads[1].code
     assert "add_s = a + b" in body and "s = 100" in body
+
+
+def test_a_loop_of_the_modules_own_code_writes_its_global_variable():
+    """for k in range(3) in main is unrolled: k is a module global, and x sums 0 + 1 + 2 in 6 steps."""
+    scenario = scenario_of("""
+        x = 0
+        for k in range(3):
+            x += k
+        assert x == 3
+    """)
+    assert scenario.threads[0].code == "k = 0\nx += k\nk = 1\nx += k\nk = 2\nx += k\n"
+    assert statuses("""
+        x = 0
+        for k in range(3):
+            x += k
+        assert x == 3
+    """) == {("finished", (3, 2)): 1}

@@ -59,7 +59,7 @@ NEEDS_IMPORT = {name.split(".")[1]: name.split(".")[0] for name in (*PRIMITIVES,
 SLEEP = "time.sleep"
 THREAD_OPTIONS = ("target", "args", "kwargs", "daemon", "name")
 ALWAYS = re.compile(r"#\s*schedsim:\s*always\s+(?P<expr>.+?)\s*$")
-UNROLL = "for loops at the module's top level that make, start or join threads need constant bounds"
+UNROLL = "for loops of the module's own code need constant bounds (they are unrolled: the variable is a module global)"
 
 # Constructs outside the subset: what each is called, and what to write instead.
 UNSUPPORTED: dict[type, str] = {
@@ -699,7 +699,6 @@ class _Main(_Writer):
     def __init__(self, module: _Module, body: list[ast.stmt]):
         module.drafts, module.unnamed = [], 0
         super().__init__(module)
-        self.body = body
         self.env: dict[str, Any] = {}          # loop variables of unrolled loops, and handles
         self.lists: dict[str, list[_Draft]] = {}
         self.scope_ = _Scope("the module")
@@ -760,6 +759,8 @@ class _Main(_Writer):
             raise _error(node, f"define {node.name}() at the module's top level, not inside a block")
         if self.touches_threads(node):
             return self.thread_statement(node, depth)
+        if isinstance(node, ast.For):  # its variable is a module global, not a local the compiler can loop on
+            return self.unroll(node, depth)
         super().statement(node, scope, depth)
 
     def thread_statement(self, node: ast.stmt, depth: int) -> None:
@@ -821,7 +822,7 @@ class _Main(_Writer):
         self.emit(f"{draft.name}.{method}()", node.lineno, depth)
 
     def unroll(self, node: ast.For, depth: int) -> None:
-        """A top-level for loop that handles threads, one iteration after another."""
+        """A for loop of the module's own code, one iteration after another, each writing its variable."""
         if node.orelse:
             raise _error(node, "for ... else is not supported")
         if not isinstance(node.target, ast.Name):
@@ -830,10 +831,13 @@ class _Main(_Writer):
         items: list[Any]
         if isinstance(node.iter, ast.Name) and node.iter.id in self.module.handle_lists:
             items = list(self.lists.get(node.iter.id, []))
-        elif isinstance(node.iter, (ast.List, ast.Tuple)) and all(self.handle(i) for i in node.iter.elts):
-            items = [self.env[i.id] for i in node.iter.elts]
+        elif isinstance(node.iter, (ast.List, ast.Tuple)) and node.iter.elts and self.touches_threads(node.iter):
+            items = [self.must_handle(item) for item in node.iter.elts]
         elif isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) and node.iter.func.id == "range":
-            bounds = [self.static(arg) for arg in node.iter.args]
+            try:
+                bounds = [self.static(arg) for arg in node.iter.args]
+            except ScenarioError:
+                raise _error(node, UNROLL) from None
             if node.iter.keywords or not 1 <= len(bounds) <= 3 or not all(isinstance(b, int) for b in bounds):
                 raise _error(node, UNROLL)
             items = list(range(*bounds))
