@@ -10,7 +10,8 @@ Two checks make one report:
   blocks where the model lets it run, or runs where the model says it is
   blocked, is a mismatch.
 - Free runs: the plain exported program runs `runs` times with a tiny
-  switch interval (and, with jitter, random pauses between statements).
+  switch interval (and, with jitter, random pauses between statements); a
+  `.py` file runs itself instead (`frontends/pyrun.py`).
   Every outcome a real run reaches must be one that `explore` predicts.
 
 The model side only ever goes through `semantics.step`: via `replay`, the
@@ -21,9 +22,8 @@ from __future__ import annotations
 import ast
 import random
 from dataclasses import dataclass, field
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from . import realrun
 from .frontends import pyrun
