@@ -343,3 +343,37 @@ def test_a_loop_of_the_modules_own_code_writes_its_global_variable():
             x += k
         assert x == 3
     """) == {("finished", (3, 2)): 1}
+
+
+def test_event_and_queue_order_the_threads():
+    """The worker waits for the event that main sets after printing, and the consumer gets the
+    producer's items in order: whatever the schedule, one outcome."""
+    found = table("""
+        import threading
+        from queue import Queue
+        go = threading.Event()
+        q = Queue(1)
+        got = []
+        def worker():
+            go.wait()
+            print("go")
+        def producer():
+            for i in range(2):
+                q.put(i + 1)
+        def consumer():
+            for _ in range(2):
+                item = q.get()
+                got.append(item)
+        threads = [threading.Thread(target=worker), threading.Thread(target=producer),
+                   threading.Thread(target=consumer)]
+        for t in threads:
+            t.start()
+        print("set")
+        go.set()
+        for t in threads:
+            t.join()
+        assert got == [1, 2]
+    """)
+    assert [(status, output) for status, _, output in found] == [("finished", ("set", "go"))]
+    [(_, final, _)] = found
+    assert final[0] == ListValue([1, 2])

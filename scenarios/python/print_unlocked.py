@@ -1,4 +1,6 @@
-"""The notes' multi-threading example, as written: nine threads print their number 100 times each.
+"""The notes' multi-threading example: nine threads print their number 100 times each.
+
+The notes' code as written, with the `import threading` it needs added.
 
 Too big for explore (900 prints of 9 threads); `schedsim sample` runs it.
 Each lambda reads _i when its thread runs, not when it is made, so a thread
