@@ -343,3 +343,26 @@ def _scenario_program(file: str) -> tuple[Any, Program]:
     except ScenarioError as exc:
         _fail(str(exc))
     raise AssertionError("unreachable")
+
+
+@main.command("convert")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the scenario YAML (a .yaml or .yml file).")
+def convert_command(file: str, output: str) -> None:
+    """Write FILE (a .py module, or a scenario) as scenario YAML; `export --python` goes back."""
+    from .frontends.yamlform import scenario_yaml
+
+    if not output.endswith((".yaml", ".yml")):
+        _fail(f"{output}: convert writes scenario YAML; name the output .yaml or .yml")
+    scenario, _ = _scenario_program(file)
+    try:
+        text = scenario_yaml(scenario)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+    click.echo(f"wrote {output}: {len(scenario.threads)} threads")

@@ -47,7 +47,7 @@ def compile_scenario(scenario: Scenario) -> p.Program:
 
 
 def _located(exc: ScenarioError, file: str, spec: ThreadSpec) -> ScenarioError:
-    line = spec.first_line + exc.line - 1 if exc.line else spec.first_line
+    line = spec.file_line(exc.line) if exc.line else spec.first_line
     return ScenarioError(exc.message, file=file, thread=spec.name, line=line)
 
 
@@ -194,6 +194,7 @@ class _ThreadCompiler:
         self.loop_tests: dict[ast.While, int] = {}  # the pc of each while loop's test
         self.with_depth = 0
         self.locals: dict[str, int] = {}
+        self.shadowing = dict(spec.shadowing)
         self.max_temps = 0
 
     # -- driver -------------------------------------------------------------
@@ -239,7 +240,8 @@ class _ThreadCompiler:
     def _collect_locals(self, tree: ast.Module) -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                if node.id not in self.names.shared and node.id not in self.locals:
+                shared = node.id in self.names.shared and node.id not in self.shadowing
+                if not shared and node.id not in self.locals:
                     reason = self.names.misuse(node.id)
                     if reason:
                         raise unsupported(node, f"cannot assign to {node.id}: {reason}")
@@ -269,7 +271,7 @@ class _ThreadCompiler:
     def emit(self, cls: type, node: ast.AST, action: str, **fields: Any) -> int:
         pc = len(self.code)
         fields.setdefault("next", pc + 1)
-        line = self.spec.first_line + node.lineno - 1
+        line = self.spec.file_line(node.lineno)
         self.code.append(cls(line=line, text=self.text(node), action=action, **fields))
         return pc
 
@@ -304,7 +306,7 @@ class _ThreadCompiler:
                 return self.query(node, reads)
             name = node.id
             if name in self.locals:
-                return _load_local(name, self.locals[name])
+                return _load_local(name, self.locals[name], self.shadowing.get(name))
             if name in self.names.shared:
                 return reads.shared(name, self.names.shared[name])
             reason = self.names.misuse(name)
@@ -359,7 +361,7 @@ class _ThreadCompiler:
             raise unsupported(node, "unsupported assignment target: assign to a name or a shared list item")
 
     def set_name(self, name: str, value: p.Expr) -> Final:
-        if name in self.names.shared:
+        if name in self.names.shared and name not in self.shadowing:
             return p.SetShared, {"variable": self.names.shared[name], "value": value}, f"write {name}", (p.Access("write", name),)
         return p.SetLocal, {"slot": self.locals[name], "value": value}, f"set {name}", ()
 
@@ -725,10 +727,12 @@ def _loop_own_statements(loop: ast.While | ast.For) -> list[ast.stmt]:
     return found
 
 
-def _load_local(name: str, slot: int) -> p.Expr:
+def _load_local(name: str, slot: int, message: str | None = None) -> p.Expr:
+    message = message or f"cannot access local variable '{name}' where it is not associated with a value"
+
     def load(loc: tuple, st: Any) -> Any:
         value = loc[slot]
         if value is p.UNSET:
-            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+            raise UnboundLocalError(message)
         return value
     return load
