@@ -30,8 +30,6 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-from scipy.sparse import csr_matrix, identity
-from scipy.sparse.linalg import splu
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
@@ -362,6 +360,9 @@ def _float_visits(exploration: Exploration, members: list[int], inflow: list) ->
     One step of iterative refinement, with the same factors, follows the
     solve; the residual left after it is what the report states.
     """
+    from scipy.sparse import csr_matrix, identity  # only here: see graphs on loading scipy
+    from scipy.sparse.linalg import splu
+
     _, inside = _inside_edges(exploration, members)
     size = len(members)
     if inside:

@@ -19,7 +19,6 @@ from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
 from .explorer import INTERRUPTED, explore
-from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
@@ -172,6 +171,8 @@ def graph_command(file: str, output: str, max_states: int) -> None:
     program = _program(file)
     exploration = explore(program, max_states=max_states)
     try:
+        from .graph_export import write_graph  # networkx loads only for the command that needs it
+
         kind = write_graph(exploration, output)
     except ValueError as exc:
         _fail(str(exc))

@@ -21,13 +21,14 @@ from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable
-
-import networkx as nx
+from typing import TYPE_CHECKING, Callable
 
 from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .semantics import State, initial_state, runnable, step
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 PROGRESS_EVERY = 20_000
 
@@ -66,8 +67,14 @@ class Exploration:
         return self.targets[self.offsets[node]:self.offsets[node + 1]]
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
-        """The state graph as a networkx DiGraph: nodes 0..n-1, one bare edge per step."""
+    def graph(self) -> "nx.DiGraph":
+        """The state graph as a networkx DiGraph: nodes 0..n-1, one bare edge per step.
+
+        Built on demand (graph export, the Python API): no analysis needs it,
+        and networkx takes a sixth of a second to load.
+        """
+        import networkx as nx
+
         graph = nx.DiGraph()
         graph.add_nodes_from(range(len(self.states)))
         offsets, targets = self.offsets, self.targets

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import networkx as nx
-
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
 from .explorer import Exploration, gc_paused, path_to
@@ -198,6 +196,10 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
     """
     program = exploration.program
     witnesses = _lock_witnesses(exploration)
+    if not witnesses:
+        return []
+    import networkx as nx  # only where some thread holds one lock while it asks for another
+
     graph = nx.DiGraph()
     graph.add_edges_from(sorted(witnesses))
     deadlocks = _ends(exploration, moves, DEADLOCK)
