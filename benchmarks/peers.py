@@ -46,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 README = HERE / "README.md"
 SCHEDSIM_MAX_STATES = 50_000_000
 PAN_DEPTH = 1_000_000  # pan's search stack; the cyclic models go deep
-STAGES = ("load", "explore", "scc", "analyse", "findings", "report")
+SCHEDSIM_EXITS = (0, 1, 3)  # explore answered: all well, something can fail, or a partial exploration
 
 
 @dataclass
@@ -77,12 +77,12 @@ def run_timed(command: list[str], cwd: Path, timeout: float, env: dict | None = 
     return Run(time.perf_counter() - started, stdout, stderr, process.returncode)
 
 
-def best_of(repeat: int, once) -> Run:
-    """The fastest of `repeat` calls of once(); the first timeout ends the tries and is the answer."""
+def best_of(repeat: int, once, succeeded=(0,)) -> Run:
+    """The fastest of `repeat` calls of once(); the first timeout or failure ends the tries and is the answer."""
     best = None
     for _ in range(max(1, repeat)):
         run = once()
-        if run.timed_out or run.returncode not in (0, 1, 3):
+        if run.timed_out or run.returncode not in succeeded:
             return run
         if best is None or run.seconds < best.seconds:
             best = run
@@ -117,10 +117,10 @@ def schedsim_env(tree: Path) -> dict:
 def run_schedsim(path: Path, tree: Path, timeout: float, repeat: int) -> Result:
     command = [sys.executable, "-m", "schedsim", "explore", "--json", "--max-states", str(SCHEDSIM_MAX_STATES),
                str(path)]
-    run = best_of(repeat, lambda: run_timed(command, path.parent, timeout, schedsim_env(tree)))
+    run = best_of(repeat, lambda: run_timed(command, path.parent, timeout, schedsim_env(tree)), SCHEDSIM_EXITS)
     if run.timed_out:
         return Result()
-    if run.returncode not in (0, 1, 3):
+    if run.returncode not in SCHEDSIM_EXITS:
         return _failed(run, "schedsim")
     report = json.loads(run.stdout)
     return Result(run.seconds, report["states"], schedsim_verdict(report))
@@ -296,7 +296,10 @@ def run_stages(path: Path, tree: Path, timeout: float, with_scc: bool) -> StageR
     run = run_timed(command, path.parent, timeout, schedsim_env(tree))
     seconds, facts, begun = {}, {}, {}
     for line in run.stdout.splitlines():
-        record = json.loads(line)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:  # the last line, cut short by the kill
+            continue
         if "seconds" in record:
             seconds[record["stage"]] = record["seconds"]
         elif "begin" in record:
@@ -304,7 +307,7 @@ def run_stages(path: Path, tree: Path, timeout: float, with_scc: bool) -> StageR
         else:
             facts.update(record)
     if run.timed_out:
-        running = next((stage for stage in begun if stage not in seconds), None)
+        running = next((stage for stage in begun if stage not in seconds), "load")  # "load": killed before it began
         return StageRun(seconds, facts, running, timeout - begun.get(running, 0.0))
     if run.returncode != 0:
         return StageRun(seconds, facts, failure=_failed(run, "stage worker").note)
@@ -348,15 +351,19 @@ def stage_table(runs: dict[str, StageRun], stages: tuple[str, ...], facts: tuple
 # -- the machine, the commit, the load -------------------------------------------------------
 
 def tree_version(tree: Path) -> str:
-    """The commit of the tree under test, and whether its schedsim/ has uncommitted changes."""
+    """The last commit that changed the tree's schedsim/ (what is measured), its HEAD, and whether
+    schedsim/ has uncommitted changes."""
+    def git(*words: str) -> str:
+        return subprocess.run(["git", "-C", str(tree), *words], capture_output=True, text=True,
+                              check=True).stdout.strip()
     try:
-        commit = subprocess.run(["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-                                capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no", "--",
-                                "schedsim"], capture_output=True, text=True, check=True).stdout.strip()
+        code = git("log", "-1", "--format=%h", "--", "schedsim")
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "schedsim")
     except (OSError, subprocess.CalledProcessError):
         return "(commit unknown)"
-    return commit + (" with uncommitted changes in schedsim/" if dirty else "")
+    return (code + ("" if head == code else f" (checkout at {head})")
+            + (" with uncommitted changes in schedsim/" if dirty else ""))
 
 
 def first_line(command: list[str]) -> str:
