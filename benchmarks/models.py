@@ -288,7 +288,8 @@ def cyclic_models(sizes: tuple[int, ...] = (2, 3, 4)) -> list[Model]:
 
 def default_models() -> list[Model]:
     """Issue 9's targets (counter 3x2, 4x2, 5x2, alike and differing; dining 5) and issue 8's
-    cyclic family for 2 and 3 threads (4 threads explore for minutes in schedsim; peers.py --cyclic has them)."""
+    cyclic family for 2 and 3 threads (schedsim explores the 4-thread filter lock for over 2 minutes;
+    peers.py --cyclic has the 4-thread models)."""
     models = [counter(n, 2, differ) for differ in (False, True) for n in (3, 4, 5)]
     models.append(dining(5))
     models += cyclic_models((2, 3))
