@@ -361,27 +361,33 @@ def _exact_visits(exploration: Exploration, members: list[int], inflow: list) ->
     return {node: Fraction(scaled[local[node]], determinant * common) for node in members}
 
 
+DENSE_MAX_COMPONENT = 300  # below this, a dense solve beats setting up a sparse one by far
+
+
 def _float_visits(exploration: Exploration, members: list[int], inflow: list) -> tuple[dict[int, float], float]:
-    """The same system in floating point, by sparse LU, and its relative residual.
+    """The same system in floating point, by LU (dense when small, sparse otherwise), and its relative residual.
 
     One step of iterative refinement, with the same factors, follows the
     solve; the residual left after it is what the report states.
     """
-    from scipy.sparse import csr_matrix, identity  # only here: see graphs on loading scipy
-    from scipy.sparse.linalg import splu
-
     _, inside = _inside_edges(exploration, members)
     size = len(members)
-    if inside:
-        source, target, degree = (np.array(column, dtype=np.float64) for column in zip(*inside))
-        transitions = csr_matrix((1.0 / degree, (target.astype(np.int64), source.astype(np.int64))), shape=(size, size))
-    else:
-        transitions = csr_matrix((size, size))
-    system = (identity(size, format="csc") - transitions).tocsc()
+    source, target, degree = (np.array(column, dtype=np.float64).reshape(-1) for column in zip(*inside)) if inside \
+        else (np.zeros(0), np.zeros(0), np.ones(0))
+    rows, columns = target.astype(np.int64), source.astype(np.int64)
     rhs = np.array([float(value) for value in inflow])
-    factors = splu(system)
-    solution = factors.solve(rhs)
-    solution += factors.solve(rhs - system @ solution)
+    if size <= DENSE_MAX_COMPONENT:
+        system = np.eye(size)
+        np.subtract.at(system, (rows, columns), 1.0 / degree)
+        solve = lambda vector: np.linalg.solve(system, vector)  # noqa: E731 - one name for both paths
+    else:
+        from scipy.sparse import csr_matrix, identity  # only here: see graphs on loading scipy
+        from scipy.sparse.linalg import splu
+
+        system = (identity(size, format="csc") - csr_matrix((1.0 / degree, (rows, columns)), shape=(size, size))).tocsc()
+        solve = splu(system).solve
+    solution = solve(rhs)
+    solution += solve(rhs - system @ solution)
     scale = max(float(np.abs(rhs).max()), 1e-300)
     residual = float(np.abs(system @ solution - rhs).max()) / scale
     return {node: float(value) for node, value in zip(members, solution)}, residual
