@@ -19,6 +19,7 @@ import networkx as nx
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
+from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
 
 
@@ -294,4 +295,4 @@ def outcome_key(program: p.Program, state: State) -> tuple:
         )
     else:
         message = None
-    return (kind, state.shared, state.output, message)
+    return Exact((kind, state.shared, state.output, message))  # 0, False and 0.0 are three outcomes

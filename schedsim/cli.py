@@ -33,6 +33,7 @@ from .crosscheck import exit_status as crosscheck_exit_status
 from .crosscheck_text import crosscheck_text
 from .pyexport import export_python
 from .realrun import RealRunError
+from .values import strict_json
 
 BAD_INPUT = 2
 
@@ -47,7 +48,7 @@ def _fail(message: str) -> None:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 class _ProgressLine:
