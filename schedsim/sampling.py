@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import random
+import signal
 from dataclasses import dataclass, replace
 
 from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
-from .explorer import Exploration, explore
+from .explorer import INTERRUPTED, Exploration, explore
 from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .semantics import State, initial_state, runnable, status, step
@@ -103,6 +104,7 @@ class Sample:
     more_unseen: int                # how many more of those there are
     unfinished: Seen | None
     steps: int                      # steps taken over all runs
+    interrupted: bool = False       # Ctrl-C stopped it: plan.options.runs says how many runs were done
 
 
 def run_seed(seed: int, run: int) -> int:
@@ -120,6 +122,8 @@ def prepare(program: Program, options: SampleOptions) -> Plan:
     exploration = analysis = None
     if options.max_states > 0:
         exploration = explore(program, max_states=options.max_states)
+        if exploration.stopped == INTERRUPTED:
+            raise KeyboardInterrupt  # explore stops quietly, but no run has been made: nothing to report
         if exploration.complete:
             analysis = analyse(exploration)
         else:
@@ -200,28 +204,42 @@ def _seeded(plan: Plan, seed: int) -> RunResult:
 # -- many runs, on one or more processes ---------------------------------------
 
 def sample(program: Program, options: SampleOptions, jobs: int = 1) -> Sample:
-    """`options.runs` runs; the result is the same for every number of `jobs`."""
+    """`options.runs` runs; the result is the same for every number of `jobs`.
+
+    Ctrl-C (KeyboardInterrupt) stops the runs: the result tells the runs done
+    so far (a prefix of the run numbers, so each is the run it would have
+    been), with `interrupted` set. Before any run, the interrupt goes on up.
+    """
     if jobs < 1:
         raise SampleError("--jobs must be at least 1")
     plan = prepare(program, options)
-    tallies, steps = _tally(plan, jobs)
+    tallies, steps, done = _tally(plan, jobs)
+    if done == 0:
+        raise KeyboardInterrupt
+    if done < options.runs:
+        plan = replace(plan, options=replace(options, runs=done))
+        return replace(_summarise(plan, tallies, steps), interrupted=True)
     return _summarise(plan, tallies, steps)
 
 
-def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int]:
-    """{(status, digest of the ending): [runs, first run]} and the total steps, over every run."""
+def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int, int]:
+    """{(status, digest of the ending): [runs, first run]}, the total steps and the runs done.
+
+    Fewer runs than asked are done only after Ctrl-C; those done are always
+    runs 0 to done - 1.
+    """
     runs = plan.options.runs
     size = max(1, min(1_000, runs // (jobs * 4)))
     chunks = [(start, min(start + size, runs)) for start in range(0, runs, size)]
     if jobs == 1 or len(chunks) == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _merge(_run_chunk(plan, chunk) for chunk in chunks)
+        return _merge(_until_interrupted(_run_chunk(plan, chunk) for chunk in chunks))
     # Workers are forked, so they inherit the plan: compiled programs hold
     # closures, which cannot be pickled to a spawned process.
     global _FORKED_PLAN
     _FORKED_PLAN = plan
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return _merge(pool.imap(_run_forked_chunk, chunks))
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_interrupts) as pool:
+            return _merge(_until_interrupted(pool.imap(_run_forked_chunk, chunks)))
     finally:
         _FORKED_PLAN = None
 
@@ -229,37 +247,60 @@ def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int]:
 _FORKED_PLAN: Plan | None = None
 
 
-def _run_forked_chunk(chunk: tuple[int, int]) -> tuple[dict, int]:
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which keeps the chunks already done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_forked_chunk(chunk: tuple[int, int]) -> tuple[dict, int, int]:
     return _run_chunk(_FORKED_PLAN, chunk)
 
 
-def _run_chunk(plan: Plan, chunk: tuple[int, int]) -> tuple[dict, int]:
+def _until_interrupted(parts):
+    """The chunks in order, up to and including one that Ctrl-C cut short, or up to Ctrl-C."""
+    try:
+        for part in parts:
+            yield part
+            if part[3]:
+                return
+    except KeyboardInterrupt:
+        return
+
+
+def _run_chunk(plan: Plan, chunk: tuple[int, int]) -> tuple[dict, int, int, bool]:
+    """The tallies, steps and runs of one chunk of runs, and whether Ctrl-C cut it short."""
     program, seed, max_steps = plan.program, plan.options.seed, plan.options.max_steps
     tallies: dict[tuple, list[int]] = {}
     steps = 0
-    for number in range(*chunk):
-        result = run_once(program, plan.strategy, random.Random(run_seed(seed, number)), max_steps)
-        steps += len(result.schedule)
-        key = _end_key(program, result)
-        tally = tallies.get(key)
-        if tally is None:
-            tallies[key] = [1, number]
-        else:
-            tally[0] += 1
-    return tallies, steps
+    done = 0
+    try:
+        for number in range(*chunk):
+            result = run_once(program, plan.strategy, random.Random(run_seed(seed, number)), max_steps)
+            steps += len(result.schedule)
+            key = _end_key(program, result)
+            tally = tallies.get(key)
+            if tally is None:
+                tallies[key] = [1, number]
+            else:
+                tally[0] += 1
+            done += 1
+    except KeyboardInterrupt:
+        return tallies, steps, done, True
+    return tallies, steps, done, False
 
 
-def _merge(parts) -> tuple[dict[tuple, list[int]], int]:
+def _merge(parts) -> tuple[dict[tuple, list[int]], int, int]:
     """Chunks add up in any grouping: counts sum, and the first run is the least."""
     tallies: dict[tuple, list[int]] = {}
-    steps = 0
-    for part, part_steps in parts:
+    steps = done = 0
+    for part, part_steps, part_done, _ in parts:
         steps += part_steps
+        done += part_done
         for key, (count, first) in part.items():
             tally = tallies.setdefault(key, [0, first])
             tally[0] += count
             tally[1] = min(tally[1], first)
-    return tallies, steps
+    return tallies, steps, done
 
 
 # -- outcomes -------------------------------------------------------------------
