@@ -303,6 +303,9 @@ def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, 
         _echo_json(data)
     else:
         click.echo(single_run_text(plan, result, run, file, predict), nl=False)
+    if result.interrupted:
+        click.echo(f"schedsim: interrupted after {len(result.schedule):,} steps; the run shown is partial.", err=True)
+        sys.exit(PARTIAL)
     if predict:
         sys.exit(0)  # the exit status would give the outcome away
     sys.exit({"finished": 0, UNFINISHED: 3}.get(result.status, 1))

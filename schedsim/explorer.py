@@ -24,6 +24,7 @@ from typing import Callable
 
 import networkx as nx
 
+from .interrupts import deferred
 from .limits import DEFAULT_BOUNDS
 from .program import Program, Start, Unset
 from .semantics import State, initial_state, runnable, step
@@ -216,7 +217,7 @@ class _TypeWatch:
 def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progress: Progress | None = None) -> Exploration:
     """Build the whole state graph, or as much as `max_states` allows.
 
-    Ctrl-C (KeyboardInterrupt) stops the search and returns what was found,
+    Ctrl-C stops the search between two states and returns what was found,
     so a partial report can still be printed.
     """
     started = time.perf_counter()
@@ -241,8 +242,11 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
     node = 0
     add_edge, add_state, add_parent = graph.add_edge, states.append, parents.append
     try:
-        with gc_paused():
+        with gc_paused(), deferred() as interrupt:
             while node < len(states):
+                if interrupt.pending:
+                    stopped = INTERRUPTED
+                    break
                 state = states[node]
                 ready = runnable(program, state)
                 successors = [step(program, state, tid) for tid in ready]

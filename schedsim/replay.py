@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from .interrupts import deferred
 from .program import Instruction, Program
 from .semantics import State, current_instruction, initial_state, runnable, status, step, waiting_for
 
@@ -70,7 +71,7 @@ def replay_command(file: str, schedule: "list[str] | tuple[str, ...]") -> str:
 def replay(program: Program, schedule: list[str]) -> Run:
     """Run `schedule` from the initial state; ScheduleError if a name cannot run.
 
-    Ctrl-C (KeyboardInterrupt) stops it: the run so far comes back, marked
+    Ctrl-C stops it between two steps: the run so far comes back, marked
     `interrupted`.
     """
     names = {thread.name: tid for tid, thread in enumerate(program.threads)}
@@ -78,17 +79,20 @@ def replay(program: Program, schedule: list[str]) -> Run:
     initial = state
     steps = []
     try:
-        for position, name in enumerate(schedule, start=1):
-            if name not in names:
-                raise ScheduleError(f"step {position}: there is no thread {name!r}; threads: {', '.join(names)}")
-            tid = names[name]
-            ready = runnable(program, state)
-            if tid not in ready:
-                raise ScheduleError(f"step {position}: thread {name} cannot run now: "
-                                    f"{_why_not(program, state, tid, ready)}")
-            instruction = current_instruction(program, state, tid)
-            state = step(program, state, tid)
-            steps.append(Step(tid, instruction, state))
+        with deferred() as interrupt:
+            for position, name in enumerate(schedule, start=1):
+                if interrupt.pending:
+                    return Run(program, initial, tuple(steps), interrupted=True)
+                if name not in names:
+                    raise ScheduleError(f"step {position}: there is no thread {name!r}; threads: {', '.join(names)}")
+                tid = names[name]
+                ready = runnable(program, state)
+                if tid not in ready:
+                    raise ScheduleError(f"step {position}: thread {name} cannot run now: "
+                                        f"{_why_not(program, state, tid, ready)}")
+                instruction = current_instruction(program, state, tid)
+                state = step(program, state, tid)
+                steps.append(Step(tid, instruction, state))
     except KeyboardInterrupt:
         return Run(program, initial, tuple(steps), interrupted=True)
     return Run(program, initial, tuple(steps))

@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 
 from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
 from .explorer import INTERRUPTED, Exploration, explore
+from .interrupts import Interrupt, deferred
 from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .semantics import State, initial_state, runnable, status, step
@@ -69,6 +70,7 @@ class RunResult:
     schedule: tuple[int, ...]
     final: State
     status: str  # a SPEC status, or UNFINISHED
+    interrupted: bool = False  # Ctrl-C ended it (status UNFINISHED)
 
 
 @dataclass(frozen=True)
@@ -174,27 +176,38 @@ def _probe_length(program: Program, max_steps: int) -> int:
     return max(1, len(run_once(program, walk, random.Random(0), max_steps).schedule))
 
 
-def run_once(program: Program, strategy: Strategy, rng: random.Random, max_steps: int, seed: int = 0) -> RunResult:
-    """One run, each step picked by `strategy`, stopped after `max_steps` steps."""
+def run_once(program: Program, strategy: Strategy, rng: random.Random, max_steps: int, seed: int = 0,
+             interruptible: bool = False) -> RunResult:
+    """One run, each step picked by `strategy`, stopped after `max_steps` steps.
+
+    With `interruptible`, Ctrl-C ends the run where it is (marked
+    `interrupted`, status unfinished) instead of going on up.
+    """
     strategy.begin(rng)
     pick = strategy.pick
     state = initial_state(program)
     schedule: list[int] = []
     take = schedule.append
-    for position in range(max_steps):
-        ready = runnable(program, state)
-        if not ready:
-            break
-        tid = pick(state, ready, position)
-        take(tid)
-        state = step(program, state, tid)
+    try:
+        for position in range(max_steps):
+            ready = runnable(program, state)
+            if not ready:
+                break
+            tid = pick(state, ready, position)
+            state = step(program, state, tid)
+            take(tid)
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        return RunResult(seed, tuple(schedule), state, UNFINISHED, interrupted=True)
     return RunResult(seed, tuple(schedule), state, status(program, state) or UNFINISHED)
 
 
 def single_run(program: Program, options: SampleOptions) -> tuple[Plan, RunResult]:
-    """The one run that `options.seed` names (as `schedsim run` shows it)."""
+    """The one run that `options.seed` names (as `schedsim run` shows it); Ctrl-C ends it where it is."""
     plan = prepare(program, replace(options, max_states=options.max_states if options.strategy == "uniform" else 0))
-    return plan, _seeded(plan, options.seed)
+    return plan, run_once(plan.program, plan.strategy, random.Random(options.seed), plan.options.max_steps,
+                          options.seed, interruptible=True)
 
 
 def _seeded(plan: Plan, seed: int) -> RunResult:
@@ -206,7 +219,7 @@ def _seeded(plan: Plan, seed: int) -> RunResult:
 def sample(program: Program, options: SampleOptions, jobs: int = 1) -> Sample:
     """`options.runs` runs; the result is the same for every number of `jobs`.
 
-    Ctrl-C (KeyboardInterrupt) stops the runs: the result tells the runs done
+    Ctrl-C stops the runs between two runs: the result tells the runs done
     so far (a prefix of the run numbers, so each is the run it would have
     been), with `interrupted` set. Before any run, the interrupt goes on up.
     """
@@ -232,7 +245,8 @@ def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int, int]:
     size = max(1, min(1_000, runs // (jobs * 4)))
     chunks = [(start, min(start + size, runs)) for start in range(0, runs, size)]
     if jobs == 1 or len(chunks) == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _merge(_until_interrupted(_run_chunk(plan, chunk) for chunk in chunks))
+        with deferred() as interrupt:
+            return _merge(_until_interrupted(_run_chunk(plan, chunk, interrupt) for chunk in chunks))
     # Workers are forked, so they inherit the plan: compiled programs hold
     # closures, which cannot be pickled to a spawned process.
     global _FORKED_PLAN
@@ -267,7 +281,7 @@ def _until_interrupted(parts):
         return
 
 
-def _run_chunk(plan: Plan, chunk: tuple[int, int]) -> tuple[dict, int, int, bool]:
+def _run_chunk(plan: Plan, chunk: tuple[int, int], interrupt: Interrupt | None = None) -> tuple[dict, int, int, bool]:
     """The tallies, steps and runs of one chunk of runs, and whether Ctrl-C cut it short."""
     program, seed, max_steps = plan.program, plan.options.seed, plan.options.max_steps
     tallies: dict[tuple, list[int]] = {}
@@ -275,6 +289,8 @@ def _run_chunk(plan: Plan, chunk: tuple[int, int]) -> tuple[dict, int, int, bool
     done = 0
     try:
         for number in range(*chunk):
+            if interrupt is not None and interrupt.pending:
+                return tallies, steps, done, True
             result = run_once(program, plan.strategy, random.Random(run_seed(seed, number)), max_steps)
             steps += len(result.schedule)
             key = _end_key(program, result)
