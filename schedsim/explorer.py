@@ -196,20 +196,20 @@ class _TypeWatch:
 
     def fits_steps(self, state: State, successors: list[State], ready: tuple[int, ...]) -> bool:
         """`fits_state` of every successor of a fitting state, looking only at what a
-        step changed: its thread's locals (a thread that starts others: every
-        thread's) and the shared values. This runs for every transition, so the
-        known signatures are looked up inline."""
-        threads, shared, signatures, starters = state.threads, state.shared, self.signatures, self.starters
+        step changed: its thread's locals and the shared values (after a step
+        that can start a thread: everything). This runs for every transition,
+        so known signatures are looked up inline and the state's parts are
+        read by position."""
+        if self.starters and not self.starters.isdisjoint(ready):
+            return all(map(self.fits_state, successors))
+        threads, shared, signatures = state[0], state[1], self.signatures
+        shared_known = signatures[-1]
         for successor, tid in zip(successors, ready):
-            if tid in starters:
-                if not self.fits_state(successor):
-                    return False
-                continue
-            loc = successor.threads[tid][1]
+            loc = successor[0][tid][1]
             if loc is not threads[tid][1] and tuple(map(type, loc)) not in signatures[tid] and not self.fits(tid, loc):
                 return False
-            values = successor.shared
-            if values is not shared and tuple(map(type, values)) not in signatures[-1] and not self.fits(-1, values):
+            values = successor[1]
+            if values is not shared and tuple(map(type, values)) not in shared_known and not self.fits(-1, values):
                 return False
         return True
 
@@ -241,6 +241,8 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
     stopped = None
     node = 0
     add_edge, add_state, add_parent = graph.add_edge, states.append, parents.append
+    exact, nodes = index.exact, index.nodes
+    lookup = nodes.get
     try:
         with gc_paused(), deferred() as interrupt:
             while node < len(states):
@@ -250,14 +252,15 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
                 state = states[node]
                 ready = runnable(program, state)
                 successors = [step(program, state, tid) for tid in ready]
-                if index.exact:
+                if exact:
                     keys = [state_key(successor) for successor in successors]
                 elif watch.fits_steps(state, successors, ready):
                     keys = successors
                 else:
                     index.go_exact(states)
+                    exact, nodes = True, index.nodes
+                    lookup = nodes.get
                     keys = [state_key(successor) for successor in successors]
-                lookup = index.nodes.get
                 targets = [lookup(key) for key in keys]
                 if len(states) + targets.count(None) > max_states:
                     # A node is expanded whole or not at all: with some of its
@@ -266,13 +269,12 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
                     break
                 for successor, key, target in zip(successors, keys, targets):
                     if target is None:
-                        if index.exact:
+                        if exact:
                             successor = _exact_parts(successor, key, parts)
                         else:
-                            successor = _shared_parts(successor, thread_parts, shared_parts)
-                            key = successor
+                            successor = key = _shared_parts(successor, thread_parts, shared_parts)
                         target = len(states)
-                        index.nodes[key] = target
+                        nodes[key] = target
                         add_state(successor)
                         add_parent(node)
                     add_edge(node, target)
