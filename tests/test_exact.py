@@ -120,7 +120,7 @@ def test_with_bools_ints_and_floats_every_outcome_replays_to_exactly_itself(yaml
         assert (run.final.fault[1] if run.final.fault else None) == outcome.message
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(scenarios(mixed=True))
 def test_with_bools_ints_and_floats_every_sampled_outcome_is_one_that_explore_reports(yaml_text):
     """Runs drawn by the random and uniform strategies all end in outcomes of the exhaustive analysis."""
