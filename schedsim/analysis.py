@@ -35,6 +35,7 @@ from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
 from .graphs import Components, components
 from .limits import DEFAULT_BOUNDS, Bounds
+from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
 
 RUNS_FOREVER = "runs_forever"
@@ -443,7 +444,7 @@ def _outcomes(exploration: Exploration, ends: dict, probability: Callable[[Any],
         _join(groups, outcome_key(program, states[node]), node, count, mass)
     for node, mass, message in sorted(forever, key=lambda item: item[0]):
         state = states[node]
-        _join(groups, (RUNS_FOREVER, state.shared, state.output, message), node, INFINITE, mass)
+        _join(groups, Exact((RUNS_FOREVER, state.shared, state.output, message)), node, INFINITE, mass)
     outcomes = []
     for position, ((kind, final, output, message), (nearest, count, mass)) in enumerate(groups.items()):
         chance = probability(mass) if mass is not None else None
@@ -474,4 +475,4 @@ def outcome_key(program: p.Program, state: State) -> tuple:
         )
     else:
         message = None
-    return (kind, state.shared, state.output, message)
+    return Exact((kind, state.shared, state.output, message))  # 0, False and 0.0 are three outcomes
