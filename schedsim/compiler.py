@@ -46,6 +46,21 @@ def compile_scenario(scenario: Scenario) -> p.Program:
     )
 
 
+def node_key(node: ast.AST) -> tuple | None:
+    """Where a syntax node stands in its body (None for one without a place, such as `+`).
+
+    The export parses the same text again, so this key finds, in its own
+    tree, the nodes the compiler validated.
+    """
+    if getattr(node, "col_offset", None) is None or getattr(node, "end_col_offset", None) is None:
+        return None
+    return type(node).__name__, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset
+
+
+def _keys(node: ast.AST) -> frozenset:
+    return frozenset(key for part in ast.walk(node) if (key := node_key(part)) is not None)
+
+
 def _located(exc: ScenarioError, file: str, spec: ThreadSpec) -> ScenarioError:
     line = spec.first_line + exc.line - 1 if exc.line else spec.first_line
     return ScenarioError(exc.message, file=file, thread=spec.name, line=line)
@@ -132,7 +147,7 @@ def _check(check: Any, names: _Names, file: str) -> p.Check:
         condition = compile_expression(tree.body, load)
     except ScenarioError as exc:
         raise ScenarioError(exc.message, file=file, line=check.line) from None
-    return p.Check(check.text.strip(), check.line, condition)
+    return p.Check(check.text.strip(), check.line, condition, _keys(tree.body))
 
 
 class _Reads:
@@ -194,6 +209,7 @@ class _ThreadCompiler:
         self.with_depth = 0
         self.locals: dict[str, int] = {}
         self.max_temps = 0
+        self.accepted: set[tuple] = set()
 
     # -- driver -------------------------------------------------------------
 
@@ -219,7 +235,7 @@ class _ThreadCompiler:
         return p.ThreadProgram(
             name=self.spec.name, daemon=self.spec.daemon, starts_running=True, code=code,
             local_names=tuple(self.locals), initial_locals=tuple(initial),
-            first_line=self.spec.first_line,
+            first_line=self.spec.first_line, accepted=frozenset(self.accepted),
         )
 
     def _collect_locals(self, tree: ast.Module) -> None:
@@ -258,6 +274,10 @@ class _ThreadCompiler:
         line = self.spec.first_line + node.lineno - 1
         self.code.append(cls(line=line, text=self.text(node), action=action, **fields))
         return pc
+
+    def accept(self, *nodes: ast.AST) -> None:
+        """Note nodes as validated: the export may write them (their children are noted apart)."""
+        self.accepted.update(key for node in nodes if (key := node_key(node)) is not None)
 
     def patch(self, pc: int, **fields: Any) -> None:
         self.code[pc] = replace(self.code[pc], **fields)
@@ -317,7 +337,10 @@ class _ThreadCompiler:
         return reads.inspect(owner, slot, make(prim))
 
     def expr(self, load: Callable, node: ast.expr) -> p.Expr:
-        return compile_expression(node, load)
+        """Compile an expression; compile_expression validates every node under it."""
+        compiled = compile_expression(node, load)
+        self.accepted |= _keys(node)
+        return compiled
 
     # -- statements ---------------------------------------------------------
 
@@ -327,6 +350,7 @@ class _ThreadCompiler:
             if handler is None:
                 raise unsupported(node, f"unsupported statement: {self.text(node)}")
             handler(node)
+            self.accept(node)
 
     def stmt_Assign(self, node: ast.Assign) -> None:
         if len(node.targets) != 1:
@@ -336,7 +360,9 @@ class _ThreadCompiler:
             if not isinstance(target, ast.Name) or target.id not in self.locals:
                 raise unsupported(node, "assign the result of a primitive's method to a local variable")
             call = node.value
+            self.accept(target, call, call.func, call.func.value)
             return self.primitive_call(node, call, call.func.value.id, call.func.attr, self.locals[target.id])
+        self.accept(target)
         if isinstance(target, ast.Name):
             self.statement(node, lambda load: self.set_name(target.id, self.expr(load, node.value)))
         elif isinstance(target, ast.Subscript):
@@ -353,6 +379,7 @@ class _ThreadCompiler:
         if not isinstance(target.value, ast.Name) or target.value.id not in self.names.shared:
             raise unsupported(node, "item assignment is supported on shared lists only")
         name = target.value.id
+        self.accept(target, target.value)
 
         def build(load: Callable) -> Final:
             if old is None:
@@ -376,6 +403,8 @@ class _ThreadCompiler:
 
         target = node.target
         if isinstance(target, ast.Name):
+            self.accept(target)
+
             def build(load: Callable) -> Final:
                 current = load(ast.Name(id=target.id, ctx=ast.Load(), lineno=node.lineno))
                 return self.set_name(target.id, combine(current, self.expr(load, node.value)))
@@ -389,10 +418,12 @@ class _ThreadCompiler:
         call = node.value
         if not isinstance(call, ast.Call):
             raise unsupported(node, f"unsupported statement: {self.text(node)} (an expression on its own does nothing)")
+        self.accept(call, call.func)
         if isinstance(call.func, ast.Name) and call.func.id == "print":
             return self.print_call(node, call)
         if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
             owner, method = call.func.value.id, call.func.attr
+            self.accept(call.func.value)
             if owner in self.names.primitive_slots:
                 return self.primitive_call(node, call, owner, method)
             if owner in self.names.threads:
@@ -404,6 +435,7 @@ class _ThreadCompiler:
     def print_call(self, node: ast.Expr, call: ast.Call) -> None:
         if any(kw.arg != "sep" for kw in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
             raise unsupported(node, "print() supports positional arguments and sep= only")
+        self.accept(*call.keywords)
 
         def build(load: Callable) -> Final:
             args = tuple(self.expr(load, arg) for arg in call.args)
@@ -452,6 +484,7 @@ class _ThreadCompiler:
             if keyword.arg not in params or keyword.arg in args:
                 raise unsupported(node, f"unsupported argument {keyword.arg}= in {self.text(node)}")
             args[keyword.arg] = keyword.value
+        self.accept(*call.keywords)
         return args
 
     def can_time_out(self, node: ast.stmt, args: dict[str, ast.expr], kind: str, block: str = "") -> bool:
@@ -478,15 +511,13 @@ class _ThreadCompiler:
         """A blocking flag or a timeout (a number or None), which must be given as a constant."""
         if param not in args:
             return default
-        try:
-            value = ast.literal_eval(args[param])
-        except ValueError:
-            value = ...
+        value = _literal(args[param])
         if param == "timeout":
             if not isinstance(value, (int, float, type(None))) or isinstance(value, bool):
                 raise unsupported(node, "timeout= must be a number or None, as in timeout=1.0")
         elif not isinstance(value, (bool, int)):
             raise unsupported(node, f"{param}= must be True or False here")
+        self.accepted |= _keys(args[param])
         return value
 
     def lock_method(self, node: ast.stmt, prim: p.Primitive, slot: int, method: str, args: dict, result: int) -> None:
@@ -532,8 +563,9 @@ class _ThreadCompiler:
 
     def condition_wait_for(self, node, prim, slot, args, result) -> None:
         predicate = args.get("predicate")
-        if not isinstance(predicate, ast.Lambda) or predicate.args.args or "timeout" in args:
-            raise unsupported(node, f"use {prim.name}.wait_for(lambda: CONDITION), without a timeout")
+        if not isinstance(predicate, ast.Lambda) or _has_parameters(predicate) or "timeout" in args:
+            raise unsupported(node, f"use {prim.name}.wait_for(lambda: CONDITION), without parameters or a timeout")
+        self.accept(predicate)
         start = len(self.code)
 
         def build(load: Callable) -> Final:
@@ -629,6 +661,7 @@ class _ThreadCompiler:
             raise unsupported(node, "only 'for NAME in range(...)' loops are supported")
         if not isinstance(node.target, ast.Name) or node.target.id not in self.locals:
             raise unsupported(node, "the loop variable must be a local name")
+        self.accept(node.target, call, call.func)
         counter = self.next_loop_slot
         self.next_loop_slot += 3
 
@@ -665,6 +698,7 @@ class _ThreadCompiler:
             slot, prim = prim.lock, self.names.primitives[prim.lock]
         elif prim.kind not in LOCK_LIKE:
             raise unsupported(node, f"{prim.name} is a {prim.kind}, which 'with' cannot acquire")
+        self.accept(value)
         return slot, prim.name
 
     def stmt_Assert(self, node: ast.Assert) -> None:
@@ -697,6 +731,25 @@ class _ThreadCompiler:
         for name in node.names:
             if name not in self.names.shared:
                 raise unsupported(node, f"global {name}: {name!r} is not declared under 'shared:'")
+
+
+def _has_parameters(function: ast.Lambda) -> bool:
+    """True for a lambda with any parameter: a default or `*` would be code the model never runs."""
+    params = function.args
+    return bool(params.posonlyargs or params.args or params.vararg or params.kwonlyargs or params.kwarg
+                or params.defaults or params.kw_defaults)
+
+
+def _literal(node: ast.expr) -> Any:
+    """A constant such as 1.5, -1, True or None as its value; `...` for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign, node = (-1 if isinstance(node.op, ast.USub) else 1), node.operand
+        if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+            return ...
+    if not isinstance(node, ast.Constant):
+        return ...
+    return node.value if sign == 1 else -node.value
 
 
 def _load_local(name: str, slot: int) -> p.Expr:

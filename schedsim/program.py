@@ -220,6 +220,7 @@ class Check:
     text: str
     line: int
     condition: Expr
+    accepted: frozenset = field(default=frozenset(), compare=False, repr=False)  # see ThreadProgram
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,9 @@ class ThreadProgram:
     local_names: tuple[str, ...]    # names of the user-visible local slots
     initial_locals: tuple           # user locals, loop counters and temps
     first_line: int
+    # The `compiler.node_key` of every syntax node the compiler validated: the export
+    # re-emits these and nothing else of the body (a part the model ignores never runs).
+    accepted: frozenset = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
