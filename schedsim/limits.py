@@ -35,5 +35,14 @@ class Bounds:
     # such schedules must stay short enough to replay. Hit by a spinning loop.
     crosscheck_max_steps: int = 500
 
+    # -- what a scenario file may ask for: more is refused, one error line, exit 2 --
+    # Bytes of a scenario file; a device, a pipe or anything not a regular file is refused.
+    max_file_bytes: int = 1_000_000
+    # Nesting of YAML collections (a list in a list ...), refused before it is built.
+    max_yaml_depth: int = 100
+    # YAML values with every alias expanded: a few lines of aliases can stand for
+    # gigabytes ("billion laughs"). Counted on the parser's events, before building.
+    max_yaml_nodes: int = 100_000
+
 
 DEFAULT_BOUNDS = Bounds()

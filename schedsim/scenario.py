@@ -8,6 +8,8 @@ nodes so that every later error can name the line of the file it comes from.
 from __future__ import annotations
 
 import keyword
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,13 @@ from typing import Any
 import yaml
 
 from .errors import ScenarioError
+from .limits import DEFAULT_BOUNDS
 from .values import from_yaml
+
+# libyaml where it is installed: the same safe constructors, a parser in C that is
+# fast on big files. Either parser turns text into events without recursion.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 TOP_LEVEL_KEYS = (
     "name", "description", "shared", "locks", "rlocks", "semaphores", "bounded_semaphores",
@@ -64,12 +72,21 @@ class Scenario:
 
 
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file."""
+    """Read and validate a scenario file: a regular file of at most `Bounds.max_file_bytes`."""
     path = Path(path)
+    limit = DEFAULT_BOUNDS.max_file_bytes
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
+            raise ScenarioError("not a regular file: give a scenario file, not a device, pipe or folder",
+                                file=str(path))
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise ScenarioError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    if len(data) > limit:
+        raise ScenarioError(f"the file is larger than {limit:,} bytes, the most a scenario may be", file=str(path))
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
     return parse(text, str(path))
@@ -77,6 +94,8 @@ def load(path: str | Path) -> Scenario:
 
 def parse(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text; `file` names it in error messages."""
+    if len(text) > DEFAULT_BOUNDS.max_file_bytes:
+        raise ScenarioError(f"the scenario is longer than {DEFAULT_BOUNDS.max_file_bytes:,} characters", file=file)
     root = _compose(text, file)
     reader = _Reader(file)
     if not isinstance(root, yaml.MappingNode):
@@ -108,12 +127,55 @@ def parse(text: str, file: str = "<scenario>") -> Scenario:
 
 def _compose(text: str, file: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_yaml_size(text, file)
+        return yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
-        raise ScenarioError(f"invalid YAML: {problem}", file=file, line=line) from None
+        raise ScenarioError(f"invalid YAML: {_one_line(exc)}", file=file, line=line) from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """What PyYAML found wrong, without the excerpt of the file its message carries."""
+    text = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    return " ".join(str(text).split())
+
+
+def _check_yaml_size(text: str, file: str) -> None:
+    """Refuse deep nesting and alias bombs from the parser's events, before any node is built.
+
+    An alias counts as big as what it stands for, so `Bounds.max_yaml_nodes`
+    bounds the data with every alias expanded; an alias inside its own
+    anchor would expand forever.
+    """
+    bounds = DEFAULT_BOUNDS
+    open_sizes: list[list] = [[None, 0]]  # [anchor, expanded size so far] of each open collection
+    anchored: dict[str, int] = {}
+    for event in yaml.parse(text, Loader=SAFE_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_sizes) > bounds.max_yaml_depth:
+                raise _yaml_limit(event, f"YAML nested more than {bounds.max_yaml_depth} deep", file)
+            open_sizes.append([event.anchor, 1])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, size = open_sizes.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            if any(anchor == event.anchor for anchor, _ in open_sizes):
+                raise _yaml_limit(event, f"the alias *{event.anchor} is inside its own anchor: it never ends", file)
+            anchor, size = None, anchored.get(event.anchor, 1)
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, size = event.anchor, 1
+        else:
+            continue
+        if anchor is not None:
+            anchored[anchor] = size
+        open_sizes[-1][1] += size
+        if open_sizes[-1][1] > bounds.max_yaml_nodes:
+            raise _yaml_limit(event, f"more than {bounds.max_yaml_nodes:,} YAML values once aliases are expanded", file)
+
+
+def _yaml_limit(event: yaml.Event, message: str, file: str) -> ScenarioError:
+    return ScenarioError(message, file=file, line=event.start_mark.line + 1)
 
 
 class _Reader:
@@ -128,11 +190,24 @@ class _Reader:
     def value(self, node: yaml.Node) -> Any:
         loader = yaml.SafeLoader("")
         try:
-            return loader.construct_document(node)
+            value = loader.construct_document(node)
         except yaml.YAMLError as exc:
-            raise self.error(node, f"invalid YAML value: {exc}") from None
+            raise self.error(node, f"invalid YAML value: {_one_line(exc)}") from None
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError):  # PyYAML's own: !!int abc
+            shown = node.value if isinstance(node, yaml.ScalarNode) else "this value"
+            raise self.error(node, f"invalid YAML value: {shown!r} is not a valid {node.tag.rsplit(':', 1)[-1]}") from None
         finally:
             loader.dispose()
+        self.refuse_surrogates(node, value)
+        return value
+
+    def refuse_surrogates(self, node: yaml.Node, value: Any) -> None:
+        """A lone surrogate ("\\ud800") cannot be printed or written as UTF-8: refuse it here."""
+        for text in _texts(value):
+            found = SURROGATE.search(text)
+            if found:
+                raise self.error(node, f"the text has a lone surrogate {found.group()!r}, which no file or "
+                                 "terminal can hold: write the character itself")
 
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -176,6 +251,19 @@ class _Reader:
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             raise self.error(node, f"{what} must be a Python identifier, not {name!r}")
         return name
+
+
+def _texts(value: Any):
+    """Every string in a constructed YAML value (nesting is bounded by `Bounds.max_yaml_depth`)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
 
 
 def _shared(reader: _Reader, top: dict) -> tuple[tuple[str, Any], ...]:
