@@ -9,12 +9,14 @@ handlers are dispatched by node type name, one small method per kind.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
 from dataclasses import replace
 from typing import Any, Callable
 
 from . import program as p
 from .errors import ScenarioError
+from .limits import DEFAULT_BOUNDS
 from .expressions import BINARY, BUILTINS, compile_expression, unsupported
 from .scenario import Scenario, ThreadSpec
 
@@ -59,6 +61,32 @@ def node_key(node: ast.AST) -> tuple | None:
 
 def _keys(node: ast.AST) -> frozenset:
     return frozenset(key for part in ast.walk(node) if (key := node_key(part)) is not None)
+
+
+def parse_code(source: str, mode: str) -> ast.AST:
+    """A body or check parsed, refused if Python's parser or the compiler's recursion could not take it."""
+    try:
+        tree = ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        raise ScenarioError(f"syntax error: {exc.msg}", line=exc.lineno or 0) from None
+    except (RecursionError, MemoryError):  # the parser's own stack, on thousands of nested operators
+        raise ScenarioError("the code is nested too deeply for Python's parser") from None
+    except ValueError as exc:  # a NUL character
+        raise ScenarioError(f"syntax error: {exc}") from None
+    _check_depth(tree)
+    return tree
+
+
+def _check_depth(tree: ast.AST) -> None:
+    """Refuse syntax nested deeper than `Bounds.max_syntax_depth`, without recursing."""
+    limit = DEFAULT_BOUNDS.max_syntax_depth
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise unsupported(node, f"the code is nested more than {limit} deep (an expression inside an "
+                              "expression, a block inside a block)")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _located(exc: ScenarioError, file: str, spec: ThreadSpec) -> ScenarioError:
@@ -133,9 +161,9 @@ def _primitives(scenario: Scenario) -> tuple[p.Primitive, ...]:
 def _check(check: Any, names: _Names, file: str) -> p.Check:
     """Compile a `checks:` expression; it may name shared variables only."""
     try:
-        tree = ast.parse(check.text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ScenarioError(f"invalid check {check.text!r}: {exc.msg}", file=file, line=check.line) from None
+        tree = parse_code(check.text.strip(), "eval")
+    except ScenarioError as exc:
+        raise ScenarioError(f"invalid check {check.text!r}: {exc.message}", file=file, line=check.line) from None
 
     def load(node: ast.expr) -> p.Expr:
         if isinstance(node, ast.Name) and node.id in names.shared:
@@ -203,7 +231,8 @@ class _ThreadCompiler:
         self.names = names
         self.starts = starts
         self.source = textwrap.dedent(spec.code)
-        self.lines = self.source.splitlines()
+        self.lines = re.split(r"\r\n|\r|\n", self.source)  # the line breaks Python counts
+        self.texts: dict[int, str] = {}
         self.code: list[p.Instruction] = []
         self.loops: list[_Loop] = []
         self.with_depth = 0
@@ -214,10 +243,7 @@ class _ThreadCompiler:
     # -- driver -------------------------------------------------------------
 
     def compile(self) -> p.ThreadProgram:
-        try:
-            tree = ast.parse(self.source)
-        except SyntaxError as exc:
-            raise ScenarioError(f"syntax error: {exc.msg}", line=exc.lineno or 0) from None
+        tree = parse_code(self.source, "exec")
         if not tree.body:
             raise ScenarioError("the thread body is empty")
         preset = dict(self.spec.preset_locals)
@@ -283,15 +309,22 @@ class _ThreadCompiler:
         self.code[pc] = replace(self.code[pc], **fields)
 
     def text(self, node: ast.AST) -> str:
-        if isinstance(node, (ast.If, ast.While, ast.For, ast.With)):
-            return self.lines[node.lineno - 1].strip()
-        segment = ast.get_source_segment(self.source, node) or self.lines[node.lineno - 1]
-        return " ".join(segment.split())
+        """The statement as written, on one line; once per statement, as each of its steps shows it."""
+        if id(node) not in self.texts:
+            if isinstance(node, (ast.If, ast.While, ast.For, ast.With)):
+                segment = self.lines[node.lineno - 1]
+            else:
+                segment = _segment(self.lines, node) or self.lines[node.lineno - 1]
+            self.texts[id(node)] = " ".join(segment.split())
+        return self.texts[id(node)]
 
     def statement(self, node: ast.AST, build: Callable[[Callable], Final], merge_last: bool = True) -> int:
         """Emit one simple statement: a `Read` per split-off read, then its final step."""
         counting = _Reads()
         *_, effect_accesses = build(self.loader(counting))
+        if counting.count > DEFAULT_BOUNDS.max_statement_reads:
+            raise unsupported(node, f"the statement reads shared objects {counting.count:,} times, more than "
+                              f"the {DEFAULT_BOUNDS.max_statement_reads:,} one statement may: split it")
         merge = merge_last and not effect_accesses
         reads = _Reads(counting.count, merge, self.temp_base)
         cls, fields, effect, accesses = build(self.loader(reads))
@@ -731,6 +764,16 @@ class _ThreadCompiler:
         for name in node.names:
             if name not in self.names.shared:
                 raise unsupported(node, f"global {name}: {name!r} is not declared under 'shared:'")
+
+
+def _segment(lines: list[str], node: ast.AST) -> str:
+    """The source of `node`, from its lines only: `ast.get_source_segment` splits the whole body each time."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
+    head = lines[first].encode()[node.col_offset:].decode(errors="replace")
+    tail = lines[last].encode()[:node.end_col_offset].decode(errors="replace")
+    return "\n".join([head, *lines[first + 1:last], tail])
 
 
 def _has_parameters(function: ast.Lambda) -> bool:

@@ -43,6 +43,14 @@ class Bounds:
     # YAML values with every alias expanded: a few lines of aliases can stand for
     # gigabytes ("billion laughs"). Counted on the parser's events, before building.
     max_yaml_nodes: int = 100_000
+    # Threads of a scenario, counting each copy a `count:` makes.
+    max_threads: int = 1_000
+    # Nesting of a body's or a check's syntax (an expression inside an expression,
+    # a block inside a block); deeper code would exhaust Python's own stack.
+    max_syntax_depth: int = 100
+    # Shared reads of one statement, each a step of its own that keeps its value in a
+    # temp until the statement ends (print(x, x, ..., x)).
+    max_statement_reads: int = 1_000
 
 
 DEFAULT_BOUNDS = Bounds()

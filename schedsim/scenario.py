@@ -286,6 +286,9 @@ def _threads(reader: _Reader, top: dict) -> tuple[ThreadSpec, ...]:
     for name, (key_node, body) in reader.mapping(top["threads"][1], "'threads'").items():
         reader.identifier(key_node, "a thread name")
         threads.extend(_thread(reader, name, body))
+        if len(threads) > DEFAULT_BOUNDS.max_threads:
+            raise reader.error(key_node, f"more than {DEFAULT_BOUNDS.max_threads:,} threads, "
+                               "the most a scenario may have", name)
     if not threads:
         raise reader.error(top["threads"][1], "'threads' is empty: a scenario needs at least one thread")
     if all(thread.daemon for thread in threads):
@@ -318,6 +321,8 @@ def _thread(reader: _Reader, name: str, body: yaml.Node) -> list[ThreadSpec]:
     count = reader.scalar(options, "count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise reader.error(options["count"][1], "'count' must be a whole number of at least 1", name)
+    if count > DEFAULT_BOUNDS.max_threads:
+        raise reader.error(options["count"][1], f"'count' may be at most {DEFAULT_BOUNDS.max_threads:,}", name)
     return [
         ThreadSpec(f"{name}{index}", code, first_line, daemon, (("index", index),))
         for index in range(count)

@@ -263,3 +263,45 @@ def test_files_that_never_end_or_are_too_big_are_refused(tmp_path):
         result = invoke("explore", path)
         assert result.exit_code == 2
         assert result.stderr.startswith(f"schedsim: {path}: {words}") and result.stderr.count("\n") == 1
+
+
+# -- sizes the compiler refuses ------------------------------------------------------------
+
+def _threads(*bodies: str) -> str:
+    return "shared: {x: 0}\nthreads:\n" + "".join(f"  T{n}: |\n{textwrap.indent(body, '    ')}\n"
+                                                  for n, body in enumerate(bodies))
+
+
+TOO_BIG = [
+    ("count", "threads:\n  W:\n    count: 1000000000\n    code: pass\n", 3, "'count' may be at most 1,000"),
+    ("threads", "threads:\n" + "".join(f"  T{n}: pass\n" for n in range(1001)), 1002, "more than 1,000 threads"),
+    ("unary minus 3000", _threads("x = " + "-" * 3000 + "1"), 4, "nested too deeply for Python's parser"),
+    ("unary minus 10000", _threads("x = " + "-" * 10000 + "1"), 4, "nested too deeply for Python's parser"),
+    ("a + b 500", _threads("x = " + " + ".join(["x"] * 500)), 4, "nested more than 100 deep"),
+    ("not 500", _threads("x = " + "not " * 500 + "x"), 4, "nested more than 100 deep"),
+    ("check", _threads("pass") + 'checks:\n  final: ["' + "-" * 300 + 'x == 0"]\n', 6, "nested more than 100 deep"),
+    ("print 10000 reads", _threads("print(" + ", ".join(["x"] * 10000) + ")"), 4,
+     "reads shared objects 10,000 times, more than the 1,000"),
+    ("null byte", 'threads:\n  A: "x = \\x00"\n', 2, "cannot contain null bytes"),
+]
+
+
+@pytest.mark.parametrize("text, line, words", [case[1:] for case in TOO_BIG], ids=[case[0] for case in TOO_BIG])
+def test_code_too_big_to_model_is_one_located_line_within_a_second(tmp_path, text, line, words):
+    path = write_scenario(tmp_path, text)
+    started = time.monotonic()
+    result = invoke("explore", path)
+    assert time.monotonic() - started < 2
+    assert result.exit_code == 2, result.stdout
+    assert result.stderr.startswith(f"schedsim: {path}:{line}: ") and result.stderr.count("\n") == 1
+    assert words in result.stderr
+
+
+def test_long_lines_compile_in_linear_time():
+    """A print of 10,000 constants and 5,000 statements: each statement's text is cut from its own lines."""
+    body = "print(" + ", ".join(["1"] * 10_000) + ")\n" + "a = 1\n" * 5_000
+    started = time.monotonic()
+    program = compile_scenario(parse(_threads(body), "long.yaml"))
+    assert time.monotonic() - started < 2
+    assert program.threads[0].code[0].text.startswith("print(1, 1, ")
+    assert program.threads[0].code[-1].text == "a = 1"
