@@ -8,7 +8,20 @@ variable (`xs[i] = v`, `xs.append(v)`), which is one step.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
+
+from .limits import DEFAULT_BOUNDS
+
+NAN = math.nan  # every NaN a step makes is this one object, so equal runs give equal states
+
+
+class OutOfModel(ValueError):
+    """A value the model does not hold: over a bound of `limits.Bounds`, or complex.
+
+    A step that would create one raises this instead, before it spends the
+    time and memory, and the run ends with status "error".
+    """
 
 
 class ListValue(tuple):
@@ -26,10 +39,12 @@ class ListValue(tuple):
             raise TypeError(
                 f'can only concatenate list (not "{type(other).__name__}") to list'
             )
-        return ListValue(tuple.__add__(self, other))
+        return bounded(ListValue(tuple.__add__(self, other)))
 
     def __mul__(self, count: Any) -> "ListValue":
-        return ListValue(tuple.__mul__(self, count))
+        if isinstance(count, int) and count > 1 and size(self) * count > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"a list of size {size(self):,} times {count:,}")
+        return bounded(ListValue(tuple.__mul__(self, count)))
 
     __rmul__ = __mul__
 
@@ -56,10 +71,10 @@ class ListValue(tuple):
             items[index] = value
         except IndexError:
             raise IndexError("list assignment index out of range") from None
-        return ListValue(items)
+        return bounded(ListValue(items))
 
     def appended(self, value: Any) -> "ListValue":
-        return ListValue(tuple.__add__(self, (value,)))
+        return bounded(ListValue(tuple.__add__(self, (value,))))
 
 
 SCALARS = (int, float, str, bool, type(None))
@@ -74,6 +89,63 @@ def from_yaml(value: Any) -> Any:
     if isinstance(value, list):
         return ListValue(from_yaml(item) for item in value)
     raise TypeError(f"unsupported value {value!r}: use int, float, bool, str, None or a list")
+
+
+def too_big(what: str) -> OutOfModel:
+    return OutOfModel(f"{what} is larger than the model holds (size at most "
+                      f"{DEFAULT_BOUNDS.max_value_size:,}; see limits.Bounds)")
+
+
+def bounded(value: Any) -> Any:
+    """`value` if the model can hold it (a NaN becomes `NAN`); else OutOfModel."""
+    kind = type(value)
+    if kind is int:
+        if value.bit_length() > DEFAULT_BOUNDS.max_int_bits:
+            raise OutOfModel(f"an int of {value.bit_length():,} bits is larger than the model holds "
+                             f"(at most {DEFAULT_BOUNDS.max_int_bits:,} bits)")
+    elif kind is float:
+        return NAN if value != value else value
+    elif kind is str:
+        if len(value) > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"a str of {len(value):,} characters")
+    elif kind is ListValue:
+        size(value)
+    elif kind is complex:
+        raise OutOfModel(f"the result {value!r} is a complex number, which the model does not hold")
+    return value
+
+
+def size(value: Any, depth: int = 0) -> int:
+    """A value's size as `limits.Bounds.max_value_size` counts it; OutOfModel past the bounds."""
+    kind = type(value)
+    if kind is str:
+        return len(value) + 1
+    if kind is int:
+        return 1 + value.bit_length() // 8
+    if kind is not ListValue:
+        return 1
+    if depth >= DEFAULT_BOUNDS.max_list_depth:
+        raise OutOfModel(f"lists nested more than {DEFAULT_BOUNDS.max_list_depth} deep are deeper than the model holds")
+    total = 1 + len(value)
+    for item in value:
+        if type(item) in _SIZED:
+            total += size(item, depth + 1) - 1
+            if total > DEFAULT_BOUNDS.max_value_size:
+                raise too_big("a list")
+    if total > DEFAULT_BOUNDS.max_value_size:
+        raise too_big("a list")
+    return total
+
+
+_SIZED = (ListValue, str, int)
+_NUMBER = re.compile(r"\d+")
+
+
+def check_widths(spec: str, what: str) -> None:
+    """Refuse a format spec (or % format) whose width or precision asks for a huge string."""
+    for digits in _NUMBER.findall(spec):
+        if len(digits) > 7 or int(digits) > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"the {what} {spec[:40]!r} asks for a string that")
 
 
 def to_json(value: Any) -> Any:

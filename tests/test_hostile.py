@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import invoke, write_scenario
+from conftest import explored, invoke, write_scenario
 from schedsim import scenario as scenario_module
 from schedsim.compiler import compile_scenario
 from schedsim.errors import ScenarioError
@@ -305,3 +305,82 @@ def test_long_lines_compile_in_linear_time():
     assert time.monotonic() - started < 2
     assert program.threads[0].code[0].text.startswith("print(1, 1, ")
     assert program.threads[0].code[-1].text == "a = 1"
+
+
+# -- values a step may create ---------------------------------------------------------------
+
+TOO_LARGE_VALUES = [
+    ("shift", "x = 1 << (2**64)", "would have more than 10,000 bits"),
+    ("shift 10**9", "x = 1 << (10**9)", "would have more than 10,000 bits"),
+    ("power", "x = 2 ** (10**9)", "2 ** 1000000000 would have more than 10,000 bits"),
+    ("product", "a = 1 << 6000\nx = a * a", "the product of ints of 6,001 and 6,001 bits"),
+    ("repeated str", "x = 'a' * (10**9)", "a str of 1 characters times 1,000,000,000"),
+    ("repeated list", "x = [0, 1] * (10**9)", "a list of size 3 times 1,000,000,000"),
+    ("doubling list", "a = [0]\nwhile True:\n    a = a + a", "a list is larger than the model holds"),
+    ("doubling str", "a = 'ab'\nwhile True:\n    a = a + a", "a str of 1,048,576 characters"),
+    ("shared nested list", "a = [0]\nwhile True:\n    a = [a, a]", "larger than the model holds"),
+    ("deep list", "a = 0\nwhile True:\n    a = [a]", "lists nested more than 100 deep"),
+    ("format precision", "x = f'{x:.{10**9}f}'", "the format spec '.1000000000f' asks for a string"),
+    ("format width", "x = f'{x:>{x + 10**8}}'", "the format spec '>100000000' asks for a string"),
+    ("percent width", "x = '%999999999d' % 1", "the % format '%999999999d' asks for a string"),
+    ("complex", "x = (-1) ** 0.5", "is a complex number, which the model does not hold"),
+    ("int of a long str", "a = '9' * 5000\nx = int(a)", "ValueError: Exceeds the limit"),
+    ("long print", "a = 'a' * 600000\nprint(a, a)", "the printed line is larger than the model holds"),
+    ("silent loops", "for i in range(10**18):\n    for j in range(0):\n        pass",
+     "for loops ran 100,000 rounds without a step of their own"),
+]
+
+
+@pytest.mark.parametrize("body, words", [case[1:] for case in TOO_LARGE_VALUES],
+                         ids=[case[0] for case in TOO_LARGE_VALUES])
+def test_a_step_that_would_create_too_large_a_value_ends_the_run_with_error(body, words):
+    started = time.monotonic()
+    _, analysis = explored(_threads(body), max_states=2_000)
+    assert time.monotonic() - started < 2
+    (outcome,) = analysis.outcomes
+    assert outcome.status == "error"
+    assert words in outcome.message
+
+
+def test_values_just_under_the_bounds_are_held():
+    """The bounds refuse only what they say: 2 ** 9999, a 999,999-character str, a list 99 deep."""
+    _, analysis = explored(_threads("a = 2 ** 9999\nb = 'a' * 999_990\nc = 0\nfor i in range(99):\n    c = [c]\n"
+                                    "x = len(str(a)) + len(b)"))
+    (outcome,) = analysis.outcomes
+    assert (outcome.status, outcome.final) == ("finished", (3010 + 999_990,))
+
+
+def test_every_nan_is_one_value_so_equal_runs_are_one_outcome():
+    """NaN != NaN, but two runs that both end with x = nan end the same way."""
+    _, analysis = explored(_threads("x = 1e999 - 1e999", "x = 1e999 - 1e999"))
+    (outcome,) = analysis.outcomes
+    assert outcome.status == "finished" and outcome.interleavings == 2
+
+
+# -- command-line numbers ---------------------------------------------------------------------
+
+HUGE_OPTIONS = [
+    (["sample", "--runs", "100000000000000000000"], "--runs may be at most 1,000,000,000"),
+    (["sample", "--strategy", "pct", "--pct-steps", "99999999999999999999"], "--pct-steps may be at most 1,000,000,000"),
+    (["sample", "--strategy", "pct", "--depth", "1000000"], "--depth may be at most 100"),
+    (["sample", "--max-steps", "1" + "0" * 2000], "--max-steps must be a whole number, not '1000"),
+    (["sample", "--jobs", "100000"], "--jobs may be at most 256"),
+    (["sample", "--seed", str(2**64)], "--seed may be at most 18,446,744,073,709,551,615"),
+    (["explore", "--max-states", "100000000000000000000"], "100000000000000000000 is not in the range"),
+    (["crosscheck", "--runs", "100000000000000000000"], "100000000000000000000 is not in the range"),
+]
+
+
+@pytest.mark.parametrize("args, words", HUGE_OPTIONS, ids=[" ".join(args)[:40] for args, _ in HUGE_OPTIONS])
+def test_huge_option_values_are_refused_at_once(tmp_path, args, words):
+    path = write_scenario(tmp_path, "threads:\n  A: pass\n")
+    started = time.monotonic()
+    result = invoke(args[0], path, *args[1:])
+    assert time.monotonic() - started < 2
+    assert result.exit_code == 2 and words in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_largest_pct_options_still_run():
+    result = invoke("sample", str(FUZZ / "20_traceback_MemoryError_at_schedsim_sampling_py_215_tally.yaml"),
+                    "--strategy", "pct", "--pct-steps", "1000000000", "--depth", "100", "--runs", "3")
+    assert result.exit_code == 0, result.stderr
