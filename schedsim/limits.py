@@ -64,7 +64,7 @@ class Bounds:
     max_list_depth: int = 100
     # Rounds of `for` loops one step may run through without a step of their own
     # (for i in range(10**18): for j in range(0): ...).
-    max_silent_rounds: int = 100_000
+    max_silent_rounds: int = 10_000
 
     # -- command-line numbers: a larger one is refused, one error line, exit 2 ---------
     # --runs, --max-steps, --max-states, --pct-steps, --top, --max-race-states: no run

@@ -115,7 +115,7 @@ def bounded(value: Any) -> Any:
     return value
 
 
-def size(value: Any, depth: int = 0) -> int:
+def size(value: Any) -> int:
     """A value's size as `limits.Bounds.max_value_size` counts it; OutOfModel past the bounds."""
     kind = type(value)
     if kind is str:
@@ -124,20 +124,31 @@ def size(value: Any, depth: int = 0) -> int:
         return 1 + value.bit_length() // 8
     if kind is not ListValue:
         return 1
-    if depth >= DEFAULT_BOUNDS.max_list_depth:
+    total, height = _list_size(value, {})
+    if height > DEFAULT_BOUNDS.max_list_depth:
         raise OutOfModel(f"lists nested more than {DEFAULT_BOUNDS.max_list_depth} deep are deeper than the model holds")
-    total = 1 + len(value)
-    for item in value:
-        if type(item) in _SIZED:
-            total += size(item, depth + 1) - 1
-            if total > DEFAULT_BOUNDS.max_value_size:
-                raise too_big("a list")
-    if total > DEFAULT_BOUNDS.max_value_size:
-        raise too_big("a list")
     return total
 
 
-_SIZED = (ListValue, str, int)
+def _list_size(items: ListValue, seen: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(size, nesting) of a list; a list held many times is counted each time but walked once."""
+    total, height = 1 + len(items), 1
+    for item in items:
+        kind = type(item)
+        if kind is ListValue:
+            if id(item) not in seen:
+                seen[id(item)] = _list_size(item, seen)
+            inner, inner_height = seen[id(item)]
+            total, height = total + inner - 1, max(height, inner_height + 1)
+        elif kind is str:
+            total += len(item)
+        elif kind is int:
+            total += item.bit_length() // 8
+        if total > DEFAULT_BOUNDS.max_value_size:
+            raise too_big("a list")
+    return total, height
+
+
 _NUMBER = re.compile(r"\d+")
 
 
