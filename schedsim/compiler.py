@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import textwrap
+import warnings
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -66,7 +67,9 @@ def _keys(node: ast.AST) -> frozenset:
 def parse_code(source: str, mode: str) -> ast.AST:
     """A body or check parsed, refused if Python's parser or the compiler's recursion could not take it."""
     try:
-        tree = ast.parse(source, mode=mode)
+        with warnings.catch_warnings():  # "<unknown>:3: SyntaxWarning" on stderr would name no file
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode=mode)
     except SyntaxError as exc:
         raise ScenarioError(f"syntax error: {exc.msg}", line=exc.lineno or 0) from None
     except (RecursionError, MemoryError):  # the parser's own stack, on thousands of nested operators

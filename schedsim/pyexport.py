@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import program as p
-from .compiler import QUERIES, SIGNATURES, node_key
+from .compiler import QUERIES, SIGNATURES, node_key, parse_code
 from .errors import ScenarioError
 from .scenario import Scenario, ThreadSpec
 from .values import ListValue
@@ -117,11 +117,14 @@ class Export:
 def export_python(scenario: Scenario, program: p.Program, *, steps: bool = False, jitter: bool = False,
                   limits: Limits = Limits()) -> Export:
     """The scenario as Python source: plain (runs on its own) or steps (for the controlled replay)."""
-    context = _Context(scenario, program, steps, jitter)
-    bodies = [context.body(spec, tree, program.threads[tid]) for tid, spec, tree in context.templates()]
-    runtime, main = ("", "") if steps else context.runtime(limits)
-    _check_builtins(context, runtime + main)
-    parts = [context.header(), context.globals_(), *bodies, context.checks(), runtime, context.threads(), main]
+    try:
+        context = _Context(scenario, program, steps, jitter)
+        bodies = [context.body(spec, tree, program.threads[tid]) for tid, spec, tree in context.templates()]
+        runtime, main = ("", "") if steps else context.runtime(limits)
+        _check_builtins(context, runtime + main)
+        parts = [context.header(), context.globals_(), *bodies, context.checks(), runtime, context.threads(), main]
+    except ExportError as exc:  # literal() and identifier() know no file: name it (M4)
+        raise ExportError(exc.message, exc.file or scenario.file, exc.thread, exc.line) from None
     source = "\n".join(part for part in parts if part)
     compile(source, "<export>", "exec")  # a bug here must fail now, not in a child process
     return Export(source, dict(context.roles), program.shared_names)
@@ -346,12 +349,13 @@ def _base_name(spec: ThreadSpec) -> str:
 
 
 def _parse_body(spec: ThreadSpec) -> ast.Module:
-    return ast.parse(textwrap.dedent(spec.code))
+    """The body's tree, parsed again exactly as the compiler parsed it (so node places match)."""
+    return parse_code(textwrap.dedent(spec.code), "exec")
 
 
 def _check_source(check: p.Check, error: Callable[..., ExportError]) -> str:
     """A check's expression, re-emitted from its syntax tree, which the compiler validated."""
-    tree = ast.parse(check.text, mode="eval").body
+    tree = parse_code(check.text, "eval").body
     stranger = _stranger(tree, check.accepted)
     if stranger is not None:
         raise error(f"cannot export {ast.unparse(stranger)!r} of check {check.text!r}: "

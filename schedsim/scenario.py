@@ -10,6 +10,7 @@ from __future__ import annotations
 import keyword
 import re
 import stat
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,6 +251,9 @@ class _Reader:
         name = self.value(node)
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             raise self.error(node, f"{what} must be a Python identifier, not {name!r}")
+        if unicodedata.normalize("NFKC", name) != name:  # Python reads the body's ﬁ as fi
+            raise self.error(node, f"{what} {name!r} is read by Python as "
+                             f"{unicodedata.normalize('NFKC', name)!r}: write it that way")
         return name
 
 

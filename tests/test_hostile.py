@@ -17,12 +17,15 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import explored, invoke, write_scenario
 from schedsim import scenario as scenario_module
@@ -404,3 +407,108 @@ def test_the_largest_pct_options_still_run():
     result = invoke("sample", str(FUZZ / "20_traceback_MemoryError_at_schedsim_sampling_py_215_tally.yaml"),
                     "--strategy", "pct", "--pct-steps", "1000000000", "--depth", "100", "--runs", "3")
     assert result.exit_code == 0, result.stderr
+
+
+# -- our own fuzzing: random mutations of the bundled scenarios -------------------------------
+# SCHEDSIM_FUZZ_EXAMPLES=20000 runs a longer campaign than CI's few hundred examples.
+
+BUNDLED = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.yaml"))
+FUZZ_EXAMPLES = int(os.environ.get("SCHEDSIM_FUZZ_EXAMPLES", "200"))
+FUZZ_SECONDS = 5
+
+# Pieces an attacker or a careless user would type; mutations insert them anywhere.
+TOKENS = [
+    "!!int ", "!!bool ", "!!timestamp ", "!!float ", "!!binary ", "!!python/object:os.system ", "&a ", "*a", "<<: *a",
+    "[", "]", "{", "}", ",", ":", "- ", "? ", "|", ">", "\t", "\n", "  ", "    ", "#", "'", '"', "\\", "%",
+    "1e999", "-1e999", "nan", "10**9", "2 ** 10**9", "1 << 10**6", "'a' * 10**8", "(-1) ** 0.5", "[x] * 10**7",
+    "f'{x:>{10**9}}'", "lambda *, k=open('pwned', 'w'): True", "open('pwned', 'w')", "__import__('os')",
+    "count: 100000", "count: 0", "daemon: true", "range(10**18)", "while True:\n        pass", "x", "L", "C",
+    "print(", ")", "(", "not ", "-", "+", "==", "is", "global x", "del x", "yield", "\\ud800", "\\x00", "\u2028",
+    "\ufb01", "None", "True", "[]", "{}", "0", "-1", "999999999999999999999",
+]
+
+
+class _TookTooLong(BaseException):
+    """Raised by the alarm inside a command that runs past FUZZ_SECONDS (a BaseException: nothing catches it)."""
+
+
+def _alarm(signum, frame):
+    raise _TookTooLong()
+
+
+# Statements over a name N of the scenario, inserted into a body at a line's indentation.
+STATEMENTS = [
+    "N = 2 ** N", "N = N * N * N", "N = [N, N]", "N = N + N", "N = [N]", "N = f'{N:>{N}}'", "N = str(N) * N",
+    "N = N ** 0.5", "N = -N", "N = N << N", "N = 1e308 * 10", "N = N - N", "N = N[N]", "N = N[0:N]",
+    "N.append(N)", "N[0] = N", "print(N, N, N)", "print(f'{N!r:{N}}')", "assert N, N", "N.acquire(timeout=-5)",
+    "N.acquire(blocking={[]})", "N.wait_for(lambda k=N: N)", "N.wait(N)", "N.put(N)", "N = N.get(block=N)",
+    "N.notify(N)", "N.start()", "N.join()", "N.release()", "with N:\n    N = N", "global N",
+    "for i in range(N):\n    for j in range(0):\n        pass", "while N:\n    N = [N]", "if N:\n    N = N",
+]
+
+
+@st.composite
+def mutated_scenarios(draw) -> str:
+    """A bundled scenario with a few random cuts, copies and insertions of TOKENS and STATEMENTS."""
+    text = BUNDLED[draw(st.integers(0, len(BUNDLED) - 1))].read_text(encoding="utf-8")
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        kind = draw(st.sampled_from(["insert", "cut", "copy", "digit", "statement", "statement"]))
+        if kind == "statement":
+            lines = text.split("\n")
+            row = draw(st.integers(0, len(lines) - 1))
+            indent = re.match(r" *", lines[row]).group()
+            name = draw(st.sampled_from(sorted(set(re.findall(r"\b[A-Za-z_]\w*\b", text)))))
+            statement = draw(st.sampled_from(STATEMENTS)).replace("N", name)
+            lines.insert(row + 1, textwrap.indent(statement, indent or "    "))
+            text = "\n".join(lines)
+        elif kind == "insert":
+            text = text[:at] + draw(st.sampled_from(TOKENS)) + text[at:]
+        elif kind == "cut":
+            text = text[:at] + text[at + draw(st.integers(1, 40)):]
+        elif kind == "copy":
+            end = min(len(text), at + draw(st.integers(1, 200)))
+            text = text[:end] + text[at:end] * draw(st.integers(1, 3)) + text[end:]
+        else:
+            text = re.sub(r"\d+", lambda match: draw(st.sampled_from(["0", "1", "9" * 12, "-3"])), text, count=1)
+    return text
+
+
+FUZZ_COMMANDS = (
+    ["explore", "--json", "--max-states", "3000"],
+    ["sample", "--runs", "5", "--max-steps", "300", "--max-states", "300", "--json"],
+    ["export", "--python"],
+)
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize="SCHEDSIM_FUZZ_EXAMPLES" not in os.environ)  # CI: the same examples every time
+@given(text=mutated_scenarios(), command=st.sampled_from(FUZZ_COMMANDS))
+def test_a_mutated_scenario_ends_cleanly(text, command):
+    """In-process: exit 0-3, no exception but SystemExit, within FUZZ_SECONDS, and no file created."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "mutant.yaml"
+        path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        previous = signal.signal(signal.SIGALRM, _alarm)
+        signal.setitimer(signal.ITIMER_REAL, FUZZ_SECONDS)
+        cwd = os.getcwd()
+        try:
+            os.chdir(folder)
+            result = invoke(command[0], str(path), *command[1:])
+        except _TookTooLong:
+            pytest.fail(f"schedsim {command[0]} took more than {FUZZ_SECONDS} s")
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+            os.chdir(cwd)
+        assert result.exit_code in (0, 1, 2, 3), (result.exit_code, result.stderr)
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert "Traceback" not in result.stderr
+        assert os.listdir(folder) == ["mutant.yaml"]
+
+
+def test_a_name_python_would_read_differently_is_refused(tmp_path):
+    """YAML keeps 'ﬁ', Python reads the body's ﬁ as 'fi' (NFKC): the body would assign a local (M4)."""
+    result = invoke("explore", write_scenario(tmp_path, "shared: {ﬁ: 0}\nthreads:\n  A: |\n    ﬁ = 1\n"))
+    assert result.exit_code == 2
+    assert "a shared variable 'ﬁ' is read by Python as 'fi': write it that way" in result.stderr
