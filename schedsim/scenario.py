@@ -146,33 +146,39 @@ def _check_yaml_size(text: str, file: str) -> None:
     """Refuse deep nesting and alias bombs from the parser's events, before any node is built.
 
     An alias counts as big as what it stands for, so `Bounds.max_yaml_nodes`
-    bounds the data with every alias expanded; an alias inside its own
-    anchor would expand forever.
+    bounds the values with every alias expanded, and twice
+    `Bounds.max_file_bytes` their characters (a long text used by a thousand
+    aliases); an alias inside its own anchor would expand forever.
     """
     bounds = DEFAULT_BOUNDS
-    open_sizes: list[list] = [[None, 0]]  # [anchor, expanded size so far] of each open collection
-    anchored: dict[str, int] = {}
+    open_sizes: list[list] = [[None, 0, 0]]  # [anchor, values, characters] of each open collection, expanded
+    anchored: dict[str, tuple[int, int]] = {}
     for event in yaml.parse(text, Loader=SAFE_LOADER):
         if isinstance(event, yaml.CollectionStartEvent):
             if len(open_sizes) > bounds.max_yaml_depth:
                 raise _yaml_limit(event, f"YAML nested more than {bounds.max_yaml_depth} deep", file)
-            open_sizes.append([event.anchor, 1])
+            open_sizes.append([event.anchor, 1, 0])
             continue
         if isinstance(event, yaml.CollectionEndEvent):
-            anchor, size = open_sizes.pop()
+            anchor, values, chars = open_sizes.pop()
         elif isinstance(event, yaml.AliasEvent):
-            if any(anchor == event.anchor for anchor, _ in open_sizes):
+            if any(item[0] == event.anchor for item in open_sizes):
                 raise _yaml_limit(event, f"the alias *{event.anchor} is inside its own anchor: it never ends", file)
-            anchor, size = None, anchored.get(event.anchor, 1)
+            anchor, (values, chars) = None, anchored.get(event.anchor, (1, 0))
         elif isinstance(event, yaml.ScalarEvent):
-            anchor, size = event.anchor, 1
+            anchor, values, chars = event.anchor, 1, len(event.value)
         else:
             continue
         if anchor is not None:
-            anchored[anchor] = size
-        open_sizes[-1][1] += size
-        if open_sizes[-1][1] > bounds.max_yaml_nodes:
+            anchored[anchor] = (values, chars)
+        parent = open_sizes[-1]
+        parent[1] += values
+        parent[2] += chars
+        if parent[1] > bounds.max_yaml_nodes:
             raise _yaml_limit(event, f"more than {bounds.max_yaml_nodes:,} YAML values once aliases are expanded", file)
+        if parent[2] > 2 * bounds.max_file_bytes:
+            raise _yaml_limit(event, f"more than {2 * bounds.max_file_bytes:,} characters of YAML text once "
+                              "aliases are expanded", file)
 
 
 def _yaml_limit(event: yaml.Event, message: str, file: str) -> ScenarioError:
@@ -278,7 +284,7 @@ def _shared(reader: _Reader, top: dict) -> tuple[tuple[str, Any], ...]:
         reader.identifier(key_node, "a shared variable")
         try:
             result.append((name, from_yaml(reader.value(value_node))))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # ValueError: values.OutOfModel
             raise reader.error(value_node, f"shared variable {name!r}: {exc}") from None
     return tuple(result)
 

@@ -87,7 +87,7 @@ def from_yaml(value: Any) -> Any:
     if isinstance(value, SCALARS):
         return value
     if isinstance(value, list):
-        return ListValue(from_yaml(item) for item in value)
+        return bounded(ListValue(from_yaml(item) for item in value))  # aliases can make a list of huge strs
     raise TypeError(f"unsupported value {value!r}: use int, float, bool, str, None or a list")
 
 

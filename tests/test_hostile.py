@@ -252,6 +252,10 @@ BAD_YAML = [
     ("deep block", "shared:\n  x:\n" + "".join("  " * depth + "  -\n" for depth in range(1, 500)), 101,
      "YAML nested more than 100 deep"),
     ("unclosed", "shared: {x: [1, 2}", 1, "invalid YAML:"),
+    ("long text aliases", 'shared:\n  s: &s "' + "a" * 900_000 + '"\n  t: [*s, *s]', 3,
+     "more than 2,000,000 characters of YAML text once aliases are expanded"),
+    ("list over the value size", 'shared:\n  s: &s "' + "a" * 600_000 + '"\n  t: [*s, *s]', 3,
+     "shared variable 't': a list is larger than the model holds"),
 ]
 
 
