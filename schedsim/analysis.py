@@ -1,25 +1,45 @@
 """Stage 5: what the state graph says, computed on the graph itself.
 
 Interleavings are paths from the initial state to a state with no step left.
-They are counted by dynamic programming in topological order (exact Python
-ints, never listing paths); the chance of each end under a scheduler that
-picks uniformly among runnable threads flows along the same order as exact
-fractions. Where the graph has cycles (a `while` that can spin), each
-strongly connected component is solved exactly as an absorbing Markov chain:
-the counts through it are infinite, the probabilities still exact.
+They are counted by dynamic programming over the graph's strongly connected
+components in topological order (exact Python ints, never listing paths);
+the chance of each end under a scheduler that picks uniformly among
+runnable threads flows along the same order.
+
+Without cycles every number is exact: the flow is pushed in integers (see
+`_exact_unit`). With cycles (a `while` that can spin), the count through a
+cycle is infinite, and the mass that enters a strongly connected component
+leaves it in proportion to the expected number of visits to each of its
+states, the solution of a sparse linear system. A small component on a small
+graph is solved in exact fractions; any other in floating point (SuperLU,
+through scipy), with its residual checked and reported. A probability is a
+`Fraction` when every solve it went through was exact and a `float`
+otherwise, so the report can say which numbers are exact.
+
+A component that no step leaves traps every run that enters it. If every
+thread still running there is a worker meant to run forever (its body ends
+in a `while True:` that no `break` leaves) and each keeps going round, that
+is an outcome of its own, "runs forever"; otherwise the run spins forever
+where it could have ended, which is a failure (`never_ends`).
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, Callable
 
-import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix, identity
+from scipy.sparse.linalg import splu
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
+from .graphs import Components, components
+from .limits import DEFAULT_BOUNDS, Bounds
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
+
+RUNS_FOREVER = "runs_forever"
 
 
 class Infinite:
@@ -30,20 +50,32 @@ class Infinite:
 
 
 INFINITE = Infinite()
-STATUS_ORDER = {FINISHED: 0, VIOLATION: 1, DEADLOCK: 2, ERROR: 3}
+STATUS_ORDER = {FINISHED: 0, RUNS_FOREVER: 1, VIOLATION: 2, DEADLOCK: 3, ERROR: 4}
+Probability = Fraction | float
+StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """One way a run can end, with how many interleavings end that way."""
+    """One way a run can end, with how many interleavings end that way.
+
+    A "runs forever" outcome does not end: its `final` and `output` are
+    those of the state where its shortest schedule enters the loop that it
+    then repeats. `interleavings` and `probability` are None where an
+    interrupted analysis never computed them.
+    """
 
     status: str
     final: tuple                 # the shared variables at the end
     output: tuple[str, ...]
-    message: str | None          # the failed check, the error, or who waits for what
-    interleavings: int | Infinite
-    probability: Fraction
+    message: str | None          # the failed check, the error, who waits for what, or who goes round
+    interleavings: int | Infinite | None
+    probability: Probability | None
     schedule: tuple[str, ...]    # a shortest schedule that ends this way
+
+    @property
+    def exact(self) -> bool:
+        return isinstance(self.probability, Fraction)
 
 
 @dataclass(frozen=True)
@@ -58,75 +90,105 @@ class Loop:
 @dataclass
 class Analysis:
     outcomes: list[Outcome]
-    interleavings: int | Infinite
+    interleavings: int | Infinite | None
     loops: list[Loop] = field(default_factory=list)
-    never_ends: Fraction = Fraction(0)   # chance that a run spins forever
-    unexplored: Fraction = Fraction(0)   # chance of reaching a state left unexpanded
+    never_ends: Probability = Fraction(0)   # chance that a run spins forever where it could end
+    unexplored: Probability = Fraction(0)   # chance of reaching a state left unexpanded
     deadlock_states: int = 0
+    complete: bool = True                   # False when Ctrl-C stopped it: no counts or probabilities
+    residual: float = 0.0                   # the largest relative residual of a floating-point solve
+    unsolved: int = 0                       # states of the largest cycle too large to solve: the
+                                            # probabilities past it are None (Bounds.max_solve_component)
 
     @property
     def failures(self) -> list[Outcome]:
-        return [outcome for outcome in self.outcomes if outcome.status != FINISHED]
+        return [outcome for outcome in self.outcomes if outcome.status not in (FINISHED, RUNS_FOREVER)]
+
+    @property
+    def exact(self) -> bool:
+        """True when every probability is an exact fraction."""
+        return all(isinstance(x, Fraction | int) for x in [self.never_ends, self.unexplored]
+                   + [outcome.probability for outcome in self.outcomes])
 
 
-def analyse(exploration: Exploration) -> Analysis:
-    """Outcomes, exact counts and probabilities, and spinning loops of a state graph."""
+def analyse(exploration: Exploration, bounds: Bounds = DEFAULT_BOUNDS,
+            progress: StageProgress | None = None) -> Analysis:
+    """Outcomes, exact counts and probabilities, and spinning loops of a state graph.
+
+    Ctrl-C (KeyboardInterrupt) gives the outcomes reached, each with its
+    shortest schedule, without counts or probabilities.
+    """
     with gc_paused():
-        return _analyse(exploration)
+        try:
+            return _analyse(exploration, bounds, progress or _quiet)
+        except KeyboardInterrupt:
+            return reached(exploration)
 
 
-def _analyse(exploration: Exploration) -> Analysis:
-    graph = exploration.graph
-    loops: list[Loop] = []
-    try:
-        order = list(nx.topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        order = None
-    if order is not None:
-        flow = _Flow(exploration, _exact_unit(graph, order))
+def _quiet(stage: str, done: int, total: int) -> None:
+    return None
+
+
+def reached(exploration: Exploration) -> Analysis:
+    """Every end the exploration reached, grouped into outcomes, with no counts or probabilities."""
+    offsets, program, states = exploration.offsets, exploration.program, exploration.states
+    ends = {node: (None, None) for node in range(exploration.expanded)
+            if offsets[node] == offsets[node + 1] and status(program, states[node]) is not None}
+    outcomes = _outcomes(exploration, ends, lambda mass: None)
+    return Analysis(outcomes, None, deadlock_states=_deadlock_states(exploration, ends),
+                    never_ends=None, unexplored=None, complete=False)
+
+
+def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) -> Analysis:
+    parts = components(exploration)
+    if parts.acyclic:
+        order = parts.node_order()
+        flow = _Flow(exploration, _exact_unit(exploration, order), progress)
         flow.through_dag(order)
+        loops: list[Loop] = []
     else:
-        flow = _Flow(exploration, Fraction(1))
-        condensed = nx.condensation(graph)
-        for component in nx.topological_sort(condensed):
-            members = condensed.nodes[component]["members"]
-            if len(members) == 1 and not _has_self_loop(graph, next(iter(members))):
-                flow.through_node(next(iter(members)))
-            else:
-                flow.through_cycle(members)
-                loops.extend(_spinning_loops(exploration, members))
-    outcomes = _outcomes(exploration, flow)
-    total = total_count(outcome.interleavings for outcome in outcomes)
-    if flow.never_ends or order is None:
-        total = INFINITE
-    deadlock_states = sum(1 for node in flow.ends if status(exploration.program, exploration.states[node]) == DEADLOCK)
-    return Analysis(outcomes, total, sorted(set(loops), key=lambda l: (l.thread, l.line)),
-                    flow.probability(flow.never_ends), flow.probability(flow.unexplored), deadlock_states)
+        exact = exploration.transitions <= bounds.exact_max_transitions
+        flow = _Flow(exploration, Fraction(1) if exact else 1.0, progress, bounds)
+        flow.through_components(parts)
+        loops = sorted({loop for component in range(len(parts.cyclic)) if parts.cyclic[component]
+                        for loop in _spinning_loops(exploration, set(parts.members(component)))},
+                       key=lambda loop: (loop.thread, loop.line))
+    forever, never_ends = [], Fraction(0)
+    for members, mass in flow.trapped:
+        message = _runs_forever(exploration, members)
+        if message is None:
+            chance = flow.probability(mass)
+            never_ends = None if chance is None or never_ends is None else never_ends + chance
+        else:
+            forever.append((min(members), mass, message))
+    outcomes = _outcomes(exploration, flow.ends, flow.probability, forever)
+    total = INFINITE if not parts.acyclic else total_count(outcome.interleavings for outcome in outcomes)
+    return Analysis(outcomes, total, loops, never_ends, flow.probability(flow.unexplored),
+                    _deadlock_states(exploration, flow.ends), residual=flow.residual, unsolved=flow.unsolved)
 
 
-def _exact_unit(graph: nx.DiGraph, order: list[int]) -> int:
+def _deadlock_states(exploration: Exploration, ends: dict) -> int:
+    program, states = exploration.program, exploration.states
+    return sum(1 for node in ends if status(program, states[node]) == DEADLOCK)
+
+
+def _exact_unit(exploration: Exploration, order: list[int]) -> int:
     """L**H, where L is the lcm of the out-degrees and H the longest path.
 
     Starting with this much mass, every share mass // outdegree is exact: a
     path's share keeps a factor L for every step it has left. Integers are
     several times faster than Fractions, and only the ends become fractions.
     """
-    adj = graph.adj
-    depth = [0] * len(order)
-    degrees = {1}
+    offsets, targets = exploration.offsets, exploration.targets
+    depth = [0] * len(exploration.states)
+    degrees = set(np.unique(np.diff(np.frombuffer(offsets, dtype=np.int64))).tolist()) - {0} | {1}
     for node in order:
-        successors = adj[node]
-        if successors:
-            degrees.add(len(successors))
         below = depth[node] + 1
-        for successor in successors:
+        for edge in range(offsets[node], offsets[node + 1]):
+            successor = targets[edge]
             if depth[successor] < below:
                 depth[successor] = below
     return math.lcm(*degrees) ** max(depth)
-
-
-def _has_self_loop(graph: nx.DiGraph, node: int) -> bool:
-    return graph.has_edge(node, node)
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -135,10 +197,12 @@ def _add(a: Any, b: Any) -> Any:
     return a + b
 
 
-def total_count(counts: Any) -> int | Infinite:
-    """The sum of interleaving counts, infinite if any one is."""
-    total: int | Infinite = 0
+def total_count(counts: Any) -> int | Infinite | None:
+    """The sum of interleaving counts, infinite if any one is, None if any is unknown."""
+    total: int | Infinite | None = 0
     for count in counts:
+        if count is None:
+            return None
         total = _add(total, count)
     return total
 
@@ -146,23 +210,34 @@ def total_count(counts: Any) -> int | Infinite:
 class _Flow:
     """Path counts and probability mass, pushed from the initial state to the ends.
 
-    Mass is measured in units of `unit` (the initial state's mass): an int
-    that makes every division exact on a DAG, or Fraction(1) with cycles.
+    Mass is measured in units of `unit`, the initial state's mass: an int
+    that makes every division exact on a graph without cycles, otherwise
+    Fraction(1) (exact) or 1.0 (a graph too large for fractions). Counts
+    are ints, or math.inf past a cycle.
     """
 
-    def __init__(self, exploration: Exploration, unit: int | Fraction):
+    PROGRESS_EVERY = 50_000
+
+    def __init__(self, exploration: Exploration, unit: int | Fraction | float, progress: StageProgress,
+                 bounds: Bounds = DEFAULT_BOUNDS):
         size = len(exploration.states)
-        self.graph = exploration.graph
         self.exploration = exploration
+        self.bounds = bounds
+        self.unsolved = 0  # states of the largest component too large to solve
         self.unit = unit
+        self.progress = progress
         self.counts: list[Any] = [0] * size
         self.mass: list[Any] = [0] * size
         self.counts[0], self.mass[0] = 1, unit
         self.ends: dict[int, tuple[Any, Any]] = {}
-        self.never_ends: Any = 0
+        self.trapped: list[tuple[list[int], Any]] = []  # (members, mass) of each component no step leaves
         self.unexplored: Any = 0
+        self.residual = 0.0
 
-    def probability(self, mass: Any) -> Fraction:
+    def probability(self, mass: Any) -> Probability | None:
+        """The mass as a probability: a Fraction if exact, a float if not, None if not known."""
+        if isinstance(mass, float) or isinstance(self.unit, float):
+            return None if math.isnan(mass) else float(mass) / float(self.unit)
         return Fraction(mass) / self.unit
 
     def end(self, node: int) -> None:
@@ -170,112 +245,203 @@ class _Flow:
         if exploration.is_frontier(node) and status(exploration.program, exploration.states[node]) is None:
             self.unexplored += self.mass[node]
         else:
-            self.ends[node] = (self.counts[node], self.mass[node])
+            count = self.counts[node]
+            self.ends[node] = (INFINITE if count == math.inf else count, self.mass[node])
 
     def through_dag(self, order: list[int]) -> None:
         """The whole graph at once, in topological order, in exact integers."""
-        adj, counts, mass = self.graph.adj, self.counts, self.mass
-        for node in order:
-            successors = adj[node]
-            if not successors:
+        offsets, targets, counts, mass = self.exploration.offsets, self.exploration.targets, self.counts, self.mass
+        for done, node in enumerate(order):
+            begin, end = offsets[node], offsets[node + 1]
+            if begin == end:
                 self.end(node)
                 continue
-            count, share = counts[node], mass[node] // len(successors)
-            for successor in successors:
+            count, share = counts[node], mass[node] // (end - begin)
+            for edge in range(begin, end):
+                successor = targets[edge]
+                counts[successor] += count
+                mass[successor] += share
+            if done % self.PROGRESS_EVERY == 0:
+                self.progress("probabilities", done, len(order))
+
+    def through_components(self, parts: Components) -> None:
+        """Component by component: single states pass their mass on; cycles are solved."""
+        offsets, targets, counts, mass = self.exploration.offsets, self.exploration.targets, self.counts, self.mass
+        cyclic, labels = parts.cyclic, parts.labels
+        for done, component in enumerate(parts.order):
+            if done % self.PROGRESS_EVERY == 0:
+                self.progress("probabilities", done, len(parts.order))
+            if cyclic[component]:
+                self.through_cycle(parts.members(component), labels)
+                continue
+            node = parts.first(component)
+            begin, end = offsets[node], offsets[node + 1]
+            if begin == end:
+                self.end(node)
+                continue
+            count, share = counts[node], mass[node] / (end - begin)
+            for edge in range(begin, end):
+                successor = targets[edge]
                 counts[successor] += count
                 mass[successor] += share
 
-    def through_node(self, node: int) -> None:
-        successors = self.graph.adj[node]
-        if not successors:
-            self.end(node)
-            return
-        share = self.mass[node] / len(successors)
-        for successor in successors:
-            self._arrive(successor, self.counts[node], share)
-
-    def _arrive(self, node: int, count: Any, mass: Any) -> None:
-        self.counts[node] = _add(self.counts[node], count)
-        self.mass[node] += mass
-
-    def through_cycle(self, members: set) -> None:
+    def through_cycle(self, members: list[int], labels: np.ndarray) -> None:
         """Every path into a cycle can go round it any number of times."""
-        inflow = {node: Fraction(self.mass[node]) for node in members}
-        visits = _expected_visits(self.graph, members, inflow)
-        leaves = False
-        for node in members:
-            successors = self.graph.adj[node]
-            for successor in successors:
-                if successor not in members:
-                    leaves = True
-                    self._arrive(successor, INFINITE, visits[node] / len(successors))
-        if not leaves:
-            self.never_ends += sum(inflow.values(), Fraction(0))
+        offsets, targets = self.exploration.offsets, self.exploration.targets
+        label = labels[members[0]]
+        exits = [(node, targets[edge]) for node in members for edge in range(offsets[node], offsets[node + 1])
+                 if labels[targets[edge]] != label]
+        inflow = [self.mass[node] for node in members]
+        if not exits:
+            self.trapped.append((members, sum(inflow[1:], inflow[0])))
+            return
+        if len(members) > self.bounds.max_solve_component:
+            # Too large to solve in time: what leaves it, and all that follows, is not known (NaN).
+            self.unsolved = max(self.unsolved, len(members))
+            visits = dict.fromkeys(members, math.nan)
+        elif len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
+            visits = _exact_visits(self.exploration, members, inflow)
+        else:
+            visits = self._float_visits(self.exploration, members, inflow)
+        for node, successor in exits:
+            self.counts[successor] = math.inf
+            self.mass[successor] += visits[node] / (offsets[node + 1] - offsets[node])
+
+    def _float_visits(self, exploration: Exploration, members: list[int], inflow: list) -> dict[int, float]:
+        visits, residual = _float_visits(exploration, members, inflow)
+        self.residual = max(self.residual, residual)
+        return visits
 
 
-def _expected_visits(graph: nx.DiGraph, members: set, inflow: dict) -> dict:
-    """Solve visits[v] = inflow[v] + sum(visits[u] / outdegree(u)) over edges u->v inside.
+def _inside_edges(exploration: Exploration, members: list[int]) -> tuple[dict[int, int], list[tuple[int, int, int]]]:
+    """Local numbers of the members, and (from, to, out-degree of from) for every step inside."""
+    offsets, targets = exploration.offsets, exploration.targets
+    local = {node: position for position, node in enumerate(members)}
+    inside = []
+    for node in members:
+        begin, end = offsets[node], offsets[node + 1]
+        for edge in range(begin, end):
+            to = local.get(targets[edge])
+            if to is not None:
+                inside.append((local[node], to, end - begin))
+    return local, inside
 
-    Exact Gauss-Jordan elimination over sparse rows of fractions. A closed
-    component (no edge leaves it) has no finite solution and is skipped.
+
+def _exact_visits(exploration: Exploration, members: list[int], inflow: list) -> dict[int, Fraction]:
+    """Solve visits[v] = inflow[v] + sum(visits[u] / outdegree(u)) over steps u->v inside, in fractions.
+
+    Gauss-Jordan elimination over sparse rows; only ever given components
+    small enough (`Bounds.exact_max_component`) to stay cheap.
     """
-    nodes = list(members)  # any order: the arithmetic is exact
-    index = {node: i for i, node in enumerate(nodes)}
-    if not any(successor not in members for node in nodes for successor in graph.adj[node]):
-        return {node: Fraction(0) for node in nodes}
-    rows: list[dict[int, Fraction]] = [{i: Fraction(1)} for i in range(len(nodes))]
-    rhs = [inflow[node] for node in nodes]
-    for node in nodes:
-        successors = graph.adj[node]
-        for successor in successors:
-            if successor in index:
-                row = rows[index[successor]]
-                column = index[node]
-                row[column] = row.get(column, Fraction(0)) - Fraction(1, len(successors))
-    for pivot in range(len(nodes)):
+    local, inside = _inside_edges(exploration, members)
+    size = len(members)
+    rows: list[dict[int, Fraction]] = [{i: Fraction(1)} for i in range(size)]
+    rhs = [Fraction(value) for value in inflow]
+    for source, target, degree in inside:
+        row = rows[target]
+        row[source] = row.get(source, Fraction(0)) - Fraction(1, degree)
+    for pivot in range(size):
         pivot_row = rows[pivot]
         factor = pivot_row[pivot]
         for column in pivot_row:
             pivot_row[column] /= factor
         rhs[pivot] /= factor
-        for other in range(len(nodes)):
-            if other == pivot:
-                continue
-            weight = rows[other].get(pivot)
+        for other in range(size):
+            weight = rows[other].get(pivot) if other != pivot else None
             if not weight:
                 continue
             for column, value in pivot_row.items():
                 rows[other][column] = rows[other].get(column, Fraction(0)) - weight * value
             rhs[other] -= weight * rhs[pivot]
-    return {node: rhs[index[node]] for node in nodes}
+    return {node: rhs[local[node]] for node in members}
+
+
+def _float_visits(exploration: Exploration, members: list[int], inflow: list) -> tuple[dict[int, float], float]:
+    """The same system in floating point, by sparse LU, and its relative residual.
+
+    One step of iterative refinement, with the same factors, follows the
+    solve; the residual left after it is what the report states.
+    """
+    _, inside = _inside_edges(exploration, members)
+    size = len(members)
+    if inside:
+        source, target, degree = (np.array(column, dtype=np.float64) for column in zip(*inside))
+        transitions = csr_matrix((1.0 / degree, (target.astype(np.int64), source.astype(np.int64))), shape=(size, size))
+    else:
+        transitions = csr_matrix((size, size))
+    system = (identity(size, format="csc") - transitions).tocsc()
+    rhs = np.array([float(value) for value in inflow])
+    factors = splu(system)
+    solution = factors.solve(rhs)
+    solution += factors.solve(rhs - system @ solution)
+    scale = max(float(np.abs(rhs).max()), 1e-300)
+    residual = float(np.abs(system @ solution - rhs).max()) / scale
+    return {node: float(value) for node, value in zip(members, solution)}, residual
 
 
 def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
     """The `while` tests that some step inside the cycle runs."""
     program = exploration.program
-    loops = []
+    loops = set()
     for member in members:
         for tid, target in moves(exploration, member):
             instr = current_instruction(program, exploration.states[member], tid)
             if isinstance(instr, p.Test) and instr.loop and target in members:
-                loops.append(Loop(program.threads[tid].name, instr.line, instr.text))
-    return loops
+                loops.add(Loop(program.threads[tid].name, instr.line, instr.text))
+    return list(loops)
 
 
-def _outcomes(exploration: Exploration, flow: _Flow) -> list[Outcome]:
-    groups: dict[tuple, list] = {}  # key -> [nearest end node, count, mass]
-    for node in sorted(flow.ends):  # BFS order: the first found is the nearest
-        key = outcome_key(exploration.program, exploration.states[node])
-        count, mass = flow.ends[node]
-        group = groups.setdefault(key, [node, 0, 0])
-        group[1] = _add(group[1], count)
-        group[2] += mass
+def _going_round(exploration: Exploration, members: list[int]) -> dict[int, bool]:
+    """For each thread still running in the component: does it take its forever loop's test inside it?"""
+    program, states = exploration.program, exploration.states
+    inside = set(members)
+    running = {tid: False for tid, (pc, _) in enumerate(states[members[0]].threads) if pc >= 0}
+    for node in members:
+        for tid, target in moves(exploration, node):
+            forever = program.threads[tid].forever
+            if forever >= 0 and states[node].threads[tid][0] == forever and target in inside:
+                running[tid] = True
+    return running
+
+
+def _runs_forever(exploration: Exploration, members: list[int]) -> str | None:
+    """Why a run trapped in this component runs forever by design, or None if it spins where it could end.
+
+    By design means: every thread still running is a worker whose body ends
+    in a `while True:` that no `break` leaves, and each takes that loop's
+    test inside the component, so it keeps doing its work.
+    """
+    going = _going_round(exploration, members)
+    if not all(going.values()):
+        return None
+    threads = exploration.program.threads
+    workers = ", ".join(f"{threads[tid].name} (line {threads[tid].code[threads[tid].forever].line})" for tid in going)
+    return f"every thread still running is a `while True:` worker going round: {workers}"
+
+
+def _outcomes(exploration: Exploration, ends: dict, probability: Callable[[Any], Any],
+              forever: list[tuple[int, Any, str]] = ()) -> list[Outcome]:
+    """Ends with equal keys grouped into outcomes, most likely first within each status."""
+    program, states = exploration.program, exploration.states
+    groups: dict[tuple, list] = {}  # key -> [nearest node, count, mass]
+    for node in sorted(ends):  # BFS order: the first found is the nearest
+        count, mass = ends[node]
+        _join(groups, outcome_key(program, states[node]), node, count, mass)
+    for node, mass, message in sorted(forever, key=lambda item: item[0]):
+        state = states[node]
+        _join(groups, (RUNS_FOREVER, state.shared, state.output, message), node, INFINITE, mass)
     outcomes = []
     for position, ((kind, final, output, message), (nearest, count, mass)) in enumerate(groups.items()):
-        probability = flow.probability(mass)
-        outcome = Outcome(kind, final, output, message, count, probability, schedule_to(exploration, nearest))
-        outcomes.append((STATUS_ORDER[kind], -probability, position, outcome))
+        chance = probability(mass) if mass is not None else None
+        outcome = Outcome(kind, final, output, message, count, chance, schedule_to(exploration, nearest))
+        outcomes.append((STATUS_ORDER[kind], -(chance or 0), position, outcome))
     return [outcome for *_, outcome in sorted(outcomes, key=lambda item: item[:3])]
+
+
+def _join(groups: dict, key: tuple, node: int, count: Any, mass: Any) -> None:
+    group = groups.setdefault(key, [node, 0, 0])
+    group[1] = None if count is None or group[1] is None else _add(group[1], count)
+    group[2] = None if mass is None or group[2] is None else group[2] + mass
 
 
 def outcome_key(program: p.Program, state: State) -> tuple:

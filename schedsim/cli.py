@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 import click
@@ -17,11 +18,11 @@ from . import render
 from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
-from .explorer import explore
+from .explorer import INTERRUPTED, explore
 from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
-from .findings import find
+from .findings import Findings, find
 from .limits import DEFAULT_BOUNDS
 from .report import build_report, exit_status, run_json
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
@@ -51,24 +52,44 @@ def _echo_json(data: Any) -> None:
 
 
 class _ProgressLine:
-    """Progress on stderr for long explorations: a live line on a terminal, a line every 10 s elsewhere."""
+    """Progress on stderr for long stages: a live line on a terminal, a line every 10 s elsewhere.
+
+    Nothing shows for a stage that ends within its first second.
+    """
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
         self.last = 0.0
         self.shown = False
+        self.stage, self.stage_started = "", time.monotonic()
 
     def __call__(self, states: int, transitions: int, seconds: float) -> None:
-        if seconds < 1 or (not self.tty and seconds - self.last < 10):
+        """Exploration's progress."""
+        self._show(seconds, f"exploring: {states:,} states, {transitions:,} transitions, "
+                            f"{states / max(seconds, 1e-9):,.0f} states/s")
+
+    def stage_progress(self, stage: str, done: int, total: int) -> None:
+        """A later stage's progress: `done` of `total` of its units."""
+        if stage != self.stage:
+            self.stage, self.stage_started, self.last = stage, time.monotonic(), 0.0
+        share = f" {done:,} of {total:,}" if total > 1 else ""
+        self._show(time.monotonic() - self.stage_started, f"{STAGE_WORDS.get(stage, stage)}:{share}")
+
+    def _show(self, seconds: float, text: str) -> None:
+        if seconds < 1 or seconds - self.last < (1 if self.tty else 10):
             return
         self.last = seconds
-        text = f"exploring: {states:,} states, {transitions:,} transitions, {states / seconds:,.0f} states/s"
-        click.echo(("\r" + text) if self.tty else text, err=True, nl=not self.tty)
+        click.echo(("\r\x1b[K" + text) if self.tty else text, err=True, nl=not self.tty)
         self.shown = True
 
     def done(self) -> None:
         if self.shown and self.tty:
             click.echo("", err=True)
+        self.shown = False
+
+
+STAGE_WORDS = {"probabilities": "analysing: probabilities through the state graph's components",
+               "races": "finding data races: access", "starvation": "looking for starvation"}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,9 +124,17 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
     if exploration.stopped == "limit":
         click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
                    "A loop that can spin without bound, or too many threads or steps, often causes this.", err=True)
-    elif exploration.stopped == "interrupted":
+    elif exploration.stopped == INTERRUPTED:
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    report = build_report(exploration, analyse(exploration), find(exploration, max_race_states))
+    analysis = analyse(exploration, progress=progress.stage_progress)
+    if exploration.stopped == INTERRUPTED:  # one Ctrl-C is enough: report now, without the long searches
+        findings = Findings(races_complete=False, interrupted="races")
+    else:
+        findings = find(exploration, max_race_states, progress=progress.stage_progress)
+    progress.done()
+    if not analysis.complete or findings.interrupted:
+        click.echo("schedsim: interrupted; the report is partial.", err=True)
+    report = build_report(exploration, analysis, findings)
     if as_json:
         _echo_json(report)
     else:
@@ -154,8 +183,7 @@ def graph_command(file: str, output: str, max_states: int) -> None:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror}")
-    graph = exploration.graph
-    click.echo(f"wrote {graph.number_of_nodes():,} states and {graph.number_of_edges():,} steps to {output} ({kind})")
+    click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
     if not exploration.complete:
         click.echo(f"schedsim: the graph is partial: exploration stopped ({exploration.stopped}).", err=True)
 
@@ -329,3 +357,26 @@ def _scenario_program(file: str) -> tuple[Any, Program]:
     except ScenarioError as exc:
         _fail(str(exc))
     raise AssertionError("unreachable")
+
+
+@main.command("convert")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the scenario YAML (a .yaml or .yml file).")
+def convert_command(file: str, output: str) -> None:
+    """Write FILE (a .py module, or a scenario) as scenario YAML; `export --python` goes back."""
+    from .frontends.yamlform import scenario_yaml
+
+    if not output.endswith((".yaml", ".yml")):
+        _fail(f"{output}: convert writes scenario YAML; name the output .yaml or .yml")
+    scenario, _ = _scenario_program(file)
+    try:
+        text = scenario_yaml(scenario)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(text)
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+    click.echo(f"wrote {output}: {len(scenario.threads)} threads")

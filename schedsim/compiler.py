@@ -93,7 +93,7 @@ def _check_depth(tree: ast.AST) -> None:
 
 
 def _located(exc: ScenarioError, file: str, spec: ThreadSpec) -> ScenarioError:
-    line = spec.first_line + exc.line - 1 if exc.line else spec.first_line
+    line = spec.file_line(exc.line) if exc.line else spec.first_line
     return ScenarioError(exc.message, file=file, thread=spec.name, line=line)
 
 
@@ -238,8 +238,10 @@ class _ThreadCompiler:
         self.texts: dict[int, str] = {}
         self.code: list[p.Instruction] = []
         self.loops: list[_Loop] = []
+        self.loop_tests: dict[ast.While, int] = {}  # the pc of each while loop's test
         self.with_depth = 0
         self.locals: dict[str, int] = {}
+        self.shadowing = dict(spec.shadowing)
         self.max_temps = 0
         self.accepted: set[tuple] = set()
 
@@ -257,6 +259,7 @@ class _ThreadCompiler:
         self.temp_base = self.loop_slots + 3 * sum(isinstance(n, ast.For) for n in ast.walk(tree))
         self.next_loop_slot = self.loop_slots
         self.block(tree.body)
+        forever = self._forever_loop(tree.body[-1])
         code = self._resolved()
         initial = [p.UNSET] * (self.temp_base + self.max_temps)
         for name, value in preset.items():
@@ -264,13 +267,26 @@ class _ThreadCompiler:
         return p.ThreadProgram(
             name=self.spec.name, daemon=self.spec.daemon, starts_running=True, code=code,
             local_names=tuple(self.locals), initial_locals=tuple(initial),
-            first_line=self.spec.first_line, accepted=frozenset(self.accepted),
+            first_line=self.spec.first_line, forever=forever, accepted=frozenset(self.accepted),
         )
+
+    def _forever_loop(self, last: ast.stmt) -> int:
+        """The pc of a `while True:` that ends the body and that no `break` leaves, or -1.
+
+        Such a thread is a worker meant to run forever: a run in which only
+        such threads go round is not a failure (see analysis).
+        """
+        if not (isinstance(last, ast.While) and isinstance(last.test, ast.Constant) and last.test.value):
+            return -1
+        if any(isinstance(node, ast.Break) for node in _loop_own_statements(last)):
+            return -1
+        return self.loop_tests[last]
 
     def _collect_locals(self, tree: ast.Module) -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-                if node.id not in self.names.shared and node.id not in self.locals:
+                shared = node.id in self.names.shared and node.id not in self.shadowing
+                if not shared and node.id not in self.locals:
                     reason = self.names.misuse(node.id)
                     if reason:
                         raise unsupported(node, f"cannot assign to {node.id}: {reason}")
@@ -300,7 +316,7 @@ class _ThreadCompiler:
     def emit(self, cls: type, node: ast.AST, action: str, **fields: Any) -> int:
         pc = len(self.code)
         fields.setdefault("next", pc + 1)
-        line = self.spec.first_line + node.lineno - 1
+        line = self.spec.file_line(node.lineno)
         self.code.append(cls(line=line, text=self.text(node), action=action, **fields))
         return pc
 
@@ -346,7 +362,7 @@ class _ThreadCompiler:
                 return self.query(node, reads)
             name = node.id
             if name in self.locals:
-                return _load_local(name, self.locals[name])
+                return _load_local(name, self.locals[name], self.shadowing.get(name))
             if name in self.names.shared:
                 return reads.shared(name, self.names.shared[name])
             reason = self.names.misuse(name)
@@ -407,7 +423,7 @@ class _ThreadCompiler:
             raise unsupported(node, "unsupported assignment target: assign to a name or a shared list item")
 
     def set_name(self, name: str, value: p.Expr) -> Final:
-        if name in self.names.shared:
+        if name in self.names.shared and name not in self.shadowing:
             return p.SetShared, {"variable": self.names.shared[name], "value": value}, f"write {name}", (p.Access("write", name),)
         return p.SetLocal, {"slot": self.locals[name], "value": value}, f"set {name}", ()
 
@@ -676,6 +692,7 @@ class _ThreadCompiler:
             raise unsupported(node, "while ... else is not supported")
         start = len(self.code)
         test = self.statement(node, lambda load: (p.Test, {"condition": self.expr(load, node.test), "loop": True}, "test", ()))
+        self.loop_tests[node] = test
         self.loop_body(node, start, node.body)
         self.patch(test, orelse=len(self.code))
 
@@ -798,10 +815,23 @@ def _literal(node: ast.expr) -> Any:
     return node.value if sign == 1 else -node.value
 
 
-def _load_local(name: str, slot: int) -> p.Expr:
+def _loop_own_statements(loop: ast.While | ast.For) -> list[ast.stmt]:
+    """The statements of a loop's body that belong to it, not to a loop nested inside."""
+    found, pending = [], list(loop.body)
+    while pending:
+        node = pending.pop()
+        found.append(node)
+        if not isinstance(node, (ast.While, ast.For)):
+            pending.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return found
+
+
+def _load_local(name: str, slot: int, message: str | None = None) -> p.Expr:
+    message = message or f"cannot access local variable '{name}' where it is not associated with a value"
+
     def load(loc: tuple, st: Any) -> Any:
         value = loc[slot]
         if value is p.UNSET:
-            raise UnboundLocalError(f"cannot access local variable '{name}' where it is not associated with a value")
+            raise UnboundLocalError(message)
         return value
     return load

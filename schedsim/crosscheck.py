@@ -10,7 +10,8 @@ Two checks make one report:
   blocks where the model lets it run, or runs where the model says it is
   blocked, is a mismatch.
 - Free runs: the plain exported program runs `runs` times with a tiny
-  switch interval (and, with jitter, random pauses between statements).
+  switch interval (and, with jitter, random pauses between statements); a
+  `.py` file runs itself instead (`frontends/pyrun.py`).
   Every outcome a real run reaches must be one that `explore` predicts.
 
 The model side only ever goes through `semantics.step`: via `replay`, the
@@ -21,9 +22,11 @@ from __future__ import annotations
 import ast
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from . import realrun
+from .frontends import pyrun
 from .analysis import Analysis, Outcome, analyse
 from .explorer import Exploration, explore
 from .limits import DEFAULT_BOUNDS
@@ -216,9 +219,13 @@ def check_free(scenario: Scenario, exploration: Exploration, analysis: Analysis,
     """Run the plain program and count, per predicted outcome, the real runs that reach it."""
     program = exploration.program
     limits = options.limits
-    export = export_python(scenario, program, jitter=options.jitter, limits=limits)
-    batch = realrun.free(export, options.runs, options.seed, limits.deadline_seconds + limits.still_seconds + 1,
-                         options.timeouts)
+    if scenario.file.endswith(".py"):  # a Python file is the program itself: run it as written
+        batch = pyrun.free(pyrun.FileRuns(scenario.file, Path(scenario.file).read_text(encoding="utf-8"),
+                                          program.shared_names, options.runs, options.seed, options.jitter, limits))
+    else:
+        export = export_python(scenario, program, jitter=options.jitter, limits=limits)
+        batch = realrun.free(export, options.runs, options.seed, limits.deadline_seconds + limits.still_seconds + 1,
+                             options.timeouts)
     hits = [0] * len(analysis.outcomes)
     unpredicted: dict[tuple, dict] = {}
     spinning = timed_out = 0
@@ -238,6 +245,7 @@ def check_free(scenario: Scenario, exploration: Exploration, analysis: Analysis,
     _count_killed(batch.killed, analysis, unpredicted, limits)
     reached = sum(1 for count in hits if count)
     return {
+        "program": "the file itself" if scenario.file.endswith(".py") else "the exported program",
         "runs": options.runs, "jitter": options.jitter, "switch_interval": limits.switch_interval,
         "timed_out": timed_out + batch.killed, "killed": batch.killed, "spinning": spinning,
         "reached": reached, "predicted": len(hits), "share": reached / len(hits) if hits else 1.0,

@@ -50,7 +50,7 @@ def _controlled_lines(report: dict[str, Any]) -> list[str]:
 def _free_lines(report: dict[str, Any]) -> list[str]:
     part = report["free"]
     jitter = "with jitter" if part["jitter"] else "no jitter"
-    lines = [f"Free runs: {part['runs']} runs of the exported program, switch interval {part['switch_interval']:g} s, "
+    lines = [f"Free runs: {part['runs']} runs of {part.get('program', 'the exported program')}, switch interval {part['switch_interval']:g} s, "
              f"{jitter}; {part['timed_out']} timed out" + (f" ({part['killed']} killed)" if part["killed"] else "")]
     if part["timed_out"]:
         lines.append("  (a run times out when no thread moves any more, a deadlock, or when it does not end; "

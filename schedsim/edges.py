@@ -2,16 +2,13 @@
 
 Exploration graphs carry no edge labels (see `explorer`), yet every finding
 needs to know who steps where: which thread spins, which access comes
-second. `Moves` reads that once for the whole graph from `explorer.moves`
-and keeps it in flat arrays (a few bytes an edge) rather than a tuple an
-edge.
+second. `Moves` reads it from the exploration's flat arrays.
 """
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 
-from .explorer import Exploration, moves
+from .explorer import Exploration
 from .program import Instruction, Program
 
 LOCK_KINDS = ("Lock", "RLock")  # the primitives with an owner
@@ -36,20 +33,15 @@ def site(program: Program, tid: int, instr: Instruction) -> Site:
 class Moves:
     """Per node, its steps as (thread, target node), in scenario order of the threads.
 
-    Every runnable thread has a move; nodes left unexpanded have none.
+    A view on the exploration's flat arrays: every runnable thread has a
+    move; nodes left unexpanded have none.
     """
 
     def __init__(self, exploration: Exploration):
         self.exploration = exploration
-        self.starts = array("q", [0])
-        self.tids = array("h")
-        self.targets = array("q")
-        for node in range(exploration.expanded):
-            for tid, target in moves(exploration, node):
-                self.tids.append(tid)
-                self.targets.append(target)
-            self.starts.append(len(self.tids))
-        self.starts.extend([len(self.tids)] * (len(exploration.states) - exploration.expanded))
+        self.starts = exploration.offsets
+        self.tids = exploration.movers
+        self.targets = exploration.targets
 
     def count(self, node: int) -> int:
         """How many steps `node` has: 0 where a run ends (or the node was left unexpanded)."""

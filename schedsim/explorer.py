@@ -2,14 +2,16 @@
 
 Breadth-first from the initial state, each state is expanded once by calling
 `semantics.step` for every runnable thread in scenario order; a state reached
-twice is one node. Nodes of the `networkx.DiGraph` are numbered in BFS order
-(0 is the initial state; `states[n]` is node n's State), because integer
-nodes hash once per lookup where nested state tuples would rehash on every
-graph operation. Edges carry no attributes, to keep a million states
-affordable: a node's successors are stored in the order of its runnable
-threads, and no two threads step to the same state, so `moves` pairs them
-up again. The BFS parent of every node is kept, which gives a shortest
-schedule to any state.
+twice is one node. Nodes are numbered in BFS order (0 is the initial state;
+`states[n]` is node n's State).
+
+The graph is kept in flat arrays, a few bytes an edge, because every
+analysis walks it and a million states must stay affordable: node n's steps
+are `targets[offsets[n]:offsets[n + 1]]`, taken by the threads in
+`movers[...]` of the same slice, in the order of its runnable threads (no two
+threads step to the same state). The `networkx.DiGraph` that SPEC promises is
+built from those arrays when asked for (`Exploration.graph`). The BFS parent
+of every node is kept, which gives a shortest schedule to any state.
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import gc
 import time
 from array import array
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import networkx as nx
@@ -33,48 +36,44 @@ LIMIT, INTERRUPTED = "limit", "interrupted"
 Progress = Callable[[int, int, float], None]  # (states, transitions, seconds)
 
 
-class _NoData(dict):
-    """The one attribute dict shared by every node and edge of an exploration graph.
-
-    networkx gives each node and each edge a dict of its own; at two and a
-    half edges a state that is about 200 bytes a state for dicts that stay
-    empty. This one stays empty: setting anything on it is an error, so a
-    graph that needs labels is built by `graph_export.labelled_graph`.
-    """
-
-    def _refuse(self, *args: object, **kwargs: object) -> None:
-        if args and args[-1] or kwargs:
-            raise TypeError("exploration graphs carry no attributes; use graph_export.labelled_graph")
-
-    update = __setitem__ = setdefault = _refuse
-
-
-_NO_DATA = _NoData()
-
-
-class StateGraph(nx.DiGraph):
-    """A DiGraph whose nodes and edges share one empty attribute dict (see _NoData)."""
-
-    node_attr_dict_factory = edge_attr_dict_factory = staticmethod(lambda: _NO_DATA)
-
-
 @dataclass
 class Exploration:
     program: Program
-    graph: nx.DiGraph           # nodes 0..n-1 in BFS order
-    states: list[State]         # states[node]
+    states: list[State]         # states[node], nodes in BFS order
     index: dict[State, int]     # node of a state
     parents: array              # BFS parent of each node; -1 for the initial one
+    offsets: array              # node n's steps are edges offsets[n] .. offsets[n + 1] - 1
+    targets: array              # the node each edge leads to
+    movers: array               # the thread that takes each edge
     expanded: int               # nodes 0..expanded-1 were expanded; the rest is the frontier
     stopped: str | None = None  # None when complete, else LIMIT or INTERRUPTED
+    seconds: float = field(default=0.0, compare=False)
 
     @property
     def complete(self) -> bool:
         return self.stopped is None
 
+    @property
+    def transitions(self) -> int:
+        return len(self.targets)
+
     def is_frontier(self, node: int) -> bool:
         """True for a state that was found but never expanded."""
         return node >= self.expanded
+
+    def successors(self, node: int) -> array:
+        """The nodes that `node`'s steps lead to, in the order of its runnable threads."""
+        return self.targets[self.offsets[node]:self.offsets[node + 1]]
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """The state graph as a networkx DiGraph: nodes 0..n-1, one bare edge per step."""
+        graph = nx.DiGraph()
+        graph.add_nodes_from(range(len(self.states)))
+        offsets, targets = self.offsets, self.targets
+        graph.add_edges_from((node, targets[edge]) for node in range(self.expanded)
+                             for edge in range(offsets[node], offsets[node + 1]))
+        return graph
 
 
 @contextmanager
@@ -99,43 +98,50 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
     """
     started = time.perf_counter()
     initial = initial_state(program)
-    graph = StateGraph()
-    graph.add_node(0)
     states = [initial]
     index = {initial: 0}
     parents = array("q", [-1])
+    offsets, targets, movers = array("q", [0]), array("q"), array("h")
     parts: dict = {}
     stopped = None
     node = 0
-    add_edge, add_state, add_parent, lookup = graph.add_edge, states.append, parents.append, index.get
+    add_state, add_parent, lookup = states.append, parents.append, index.get
+    add_target, add_offset = targets.append, offsets.append
     try:
         with gc_paused():
             while node < len(states):
                 state = states[node]
                 ready = runnable(program, state)
                 successors = [step(program, state, tid) for tid in ready]
-                targets = [lookup(successor) for successor in successors]
-                if len(states) + targets.count(None) > max_states:
+                found = [lookup(successor) for successor in successors]
+                if len(states) + found.count(None) > max_states:
                     # A node is expanded whole or not at all: with some of its
                     # edges missing, its probability would be split too few ways.
                     stopped = LIMIT
                     break
-                for successor, target in zip(successors, targets):
+                for successor, target in zip(successors, found):
                     if target is None:
                         successor = _shared_parts(successor, parts)
                         target = len(states)
                         index[successor] = target
                         add_state(successor)
                         add_parent(node)
-                    add_edge(node, target)
-                if len(ready) > 1 and len(graph.adj[node]) != len(ready):
+                    add_target(target)
+                if len(index) < len(states) or len(set(found)) < len(found) - found.count(None):
                     raise RuntimeError(f"schedsim bug: two threads step to one state from state {node}")
+                movers.extend(ready)
+                add_offset(len(targets))
                 node += 1
                 if progress is not None and node % PROGRESS_EVERY == 0:
-                    progress(len(states), graph.number_of_edges(), time.perf_counter() - started)
+                    progress(len(states), len(targets), time.perf_counter() - started)
     except KeyboardInterrupt:
         stopped = INTERRUPTED
-    return Exploration(program, graph, states, index, parents, node, stopped)
+        del offsets[node + 1:]   # the node being expanded when it came stays unexpanded
+        del targets[offsets[-1]:]
+        del movers[offsets[-1]:]
+    offsets.extend([len(targets)] * (len(states) - node))
+    return Exploration(program, states, index, parents, offsets, targets, movers, node, stopped,
+                       time.perf_counter() - started)
 
 
 def _shared_parts(state: State, parts: dict) -> State:
@@ -149,8 +155,9 @@ def _shared_parts(state: State, parts: dict) -> State:
 
 
 def moves(exploration: Exploration, node: int) -> list[tuple[int, int]]:
-    """(thread, successor node) for each step out of an expanded node, in scenario order."""
-    return list(zip(runnable(exploration.program, exploration.states[node]), exploration.graph.adj[node]))
+    """(thread, successor node) for each step out of a node, in scenario order; none for the frontier."""
+    begin, end = exploration.offsets[node], exploration.offsets[node + 1]
+    return list(zip(exploration.movers[begin:end], exploration.targets[begin:end]))
 
 
 def edge_thread(exploration: Exploration, source: int, target: int) -> int:

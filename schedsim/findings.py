@@ -8,18 +8,19 @@ explored; races come from the happens-before search in `races`.
 """
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Callable
 
 import networkx as nx
 
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
-from .explorer import Exploration, path_to
+from .explorer import Exploration, gc_paused, path_to
 from .program import DONE, Program
-from .limits import DEFAULT_BOUNDS
+from .limits import DEFAULT_BOUNDS, Bounds
+from .liveness import Starvation, starvation
 from .races import Race, find_races
-from .semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status, waiting_for
+from .semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status
 
 EXPLANATIONS = {
     "races": "A data race is two threads touching the same shared variable, at least one of them writing, "
@@ -30,8 +31,9 @@ EXPLANATIONS = {
                   "here happened to do it.",
     "held_at_exit": "A thread that ends while still holding a lock never releases it, so every thread that "
                     "asks for that lock afterwards waits forever.",
-    "starvation": "Starvation (or livelock) is a loop that even a fair scheduler, one that gives every ready "
-                  "thread its turn, can run forever, because what the loop waits for never happens.",
+    "starvation": "Starvation (or livelock) is a thread that even a fair scheduler, one that gives every thread "
+                  "that is ready again and again its turn, can keep forever from finishing (or, for a `while True:` "
+                  "worker, from going round its loop), because what it waits for never happens.",
 }
 
 
@@ -100,48 +102,45 @@ class HeldAtExit:
                 "message": self.message}
 
 
-@dataclass(frozen=True)
-class Stuck:
-    thread: str
-    doing: str  # "spins in ..." or what it waits for
-
-
-@dataclass(frozen=True)
-class Starvation:
-    """A lasso: a schedule to a cycle of states, and the cycle, which a fair scheduler can repeat forever."""
-
-    loops: tuple[Site, ...]     # the loop tests the cycle runs
-    stuck: tuple[Stuck, ...]    # every unfinished thread, and why it gets nowhere
-    schedule: tuple[str, ...]   # to the cycle
-    cycle: tuple[str, ...]      # round it once, back to where it started
-
-    @property
-    def message(self) -> str:
-        spinning = _and(tuple(f"{loop.thread} going round `{loop.text}` (line {loop.line})" for loop in self.loops))
-        return (f"Even a fair scheduler, which gives every ready thread its turn, can keep {spinning} forever: "
-                f"the cycle gives every thread that stays ready its turn, and no thread gets past where it is.")
-
-    def as_json(self) -> dict:
-        return {"loops": [loop.as_json() for loop in self.loops],
-                "stuck": [{"thread": s.thread, "doing": s.doing} for s in self.stuck],
-                "schedule": list(self.schedule), "cycle": list(self.cycle), "message": self.message}
-
-
 @dataclass
 class Findings:
-    races: list[Race]
-    lock_order: list[LockOrder]
-    held_at_exit: list[HeldAtExit]
-    starvation: list[Starvation]
-    races_complete: bool = True   # False when the race search hit its bound
+    races: list[Race] = field(default_factory=list)
+    lock_order: list[LockOrder] = field(default_factory=list)
+    held_at_exit: list[HeldAtExit] = field(default_factory=list)
+    starvation: list[Starvation] = field(default_factory=list)
+    races_complete: bool = True       # False when the race search hit its bound
+    starvation_complete: bool = True  # False when the starvation search hit its bound
+    interrupted: str | None = None    # the search Ctrl-C stopped; the later ones did not run
 
 
-def find(exploration: Exploration, max_race_states: int = DEFAULT_BOUNDS.max_race_states) -> Findings:
-    """Every finding of an exploration; the race search explores at most `max_race_states`."""
+def find(exploration: Exploration, max_race_states: int = DEFAULT_BOUNDS.max_race_states,
+         bounds: Bounds = DEFAULT_BOUNDS, progress: Callable[[str, int, int], None] | None = None) -> Findings:
+    """Every finding of an exploration; the race search explores at most `max_race_states`.
+
+    Ctrl-C (KeyboardInterrupt) keeps the findings of the searches already
+    done (and the races found so far) and says which search it stopped.
+    """
     moves = Moves(exploration)
-    search = find_races(exploration, moves, max_race_states)
-    return Findings(search.races, lock_orders(exploration, moves), held_at_exit(exploration, moves),
-                    starvation(exploration, moves), search.complete)
+    found = Findings()
+    stage = "races"
+    try:
+        with gc_paused():
+            search = find_races(exploration, moves, max_race_states, progress=progress)
+            found.races, found.races_complete = search.races, search.complete
+            if search.interrupted:
+                raise KeyboardInterrupt
+            stage = "lock_order"
+            found.lock_order = lock_orders(exploration, moves)
+            stage = "held_at_exit"
+            found.held_at_exit = held_at_exit(exploration, moves)
+            stage = "starvation"
+            if progress is not None:
+                progress("starvation", 0, 1)
+            liveness = starvation(exploration, moves, bounds)
+            found.starvation, found.starvation_complete = liveness.starvation, liveness.complete
+    except KeyboardInterrupt:
+        found.interrupted = stage
+    return found
 
 
 def _ends(exploration: Exploration, moves: Moves, *statuses: str) -> list[int]:
@@ -316,104 +315,3 @@ def _dead_owners(program: Program, state: State, slots: tuple[int, ...]) -> list
     """(thread, lock) for every lock whose owner has finished."""
     owners = ((lock_owner(program, state, slot), slot) for slot in slots)
     return [(tid, slot) for tid, slot in owners if tid is not None and state.threads[tid][0] == DONE]
-
-
-# -- starvation and livelock -------------------------------------------------------------------
-
-def starvation(exploration: Exploration, moves: Moves) -> list[Starvation]:
-    """Fair cycles: strongly connected sets of states where every thread ready in all of them steps.
-
-    Inside such a set a fair run can go round forever, as every thread that
-    is always ready gets its turn and every other thread is not ready
-    somewhere. A busy-wait that the other thread's next step would end (as in
-    Peterson's algorithm) is not one: that thread is ready throughout and
-    never steps inside. One lasso per set of spinning loop lines, nearest first.
-    """
-    graph = exploration.graph
-    if not moves.may_cycle():
-        return []
-    components = [c for c in nx.strongly_connected_components(graph)
-                  if len(c) > 1 or graph.has_edge(next(iter(c)), next(iter(c)))]
-    found: dict[tuple, Starvation] = {}
-    for members in sorted(components, key=min):
-        lasso = _lasso(exploration, moves, members)
-        if lasso is not None:
-            found.setdefault(tuple(sorted({loop.line for loop in lasso.loops})), lasso)
-    return list(found.values())
-
-
-def _lasso(exploration: Exploration, moves: Moves, members: set) -> Starvation | None:
-    program, states = exploration.program, exploration.states
-    ready = {node: [tid for tid, _ in moves.of(node)] for node in sorted(members)}
-    inside = {node: [(tid, target) for tid, target in moves.of(node) if target in members] for node in ready}
-    stepping = {tid for edges in inside.values() for tid, _ in edges}
-    if not set.intersection(*(set(tids) for tids in ready.values())) <= stepping:
-        return None  # unfair: some thread is ready throughout and never steps
-    entry = min(members)
-    tests = sorted({(tid, states[node].threads[tid][0]) for node, edges in inside.items() for tid, _ in edges
-                    if isinstance(program.threads[tid].code[states[node].threads[tid][0]], p.Test)})
-    spinning = [(tid, pc) for tid, pc in tests if program.threads[tid].code[pc].loop] or tests
-    loops = tuple(sorted((site(program, tid, program.threads[tid].code[pc]) for tid, pc in spinning),
-                         key=lambda loop: (loop.line, loop.thread)))
-    _, tids = _schedule(exploration, moves, entry)
-    cycle = _fair_walk(inside, ready, entry, stepping)
-    return Starvation(loops, _stuck(exploration, ready, stepping, loops), _names(program, tids), _names(program, cycle))
-
-
-def _stuck(exploration: Exploration, ready: dict, stepping: set, loops: tuple[Site, ...]) -> tuple[Stuck, ...]:
-    """Every unfinished thread of the cycle: the loop it spins in, or what it waits for."""
-    program = exploration.program
-    entry = min(ready)
-    stuck = []
-    for tid, (pc, _) in enumerate(exploration.states[entry].threads):
-        if pc == DONE:
-            continue
-        name = program.threads[tid].name
-        if tid in stepping:
-            spins = tuple(f"`{loop.text}` (line {loop.line})" for loop in loops if loop.thread == name)
-            stuck.append(Stuck(name, f"spins in {_and(spins)}" if spins else "goes round a loop"))
-        else:
-            idle = next((node for node, tids in ready.items() if tid not in tids), entry)
-            stuck.append(Stuck(name, waiting_for(program, exploration.states[idle], tid)))
-    return tuple(stuck)
-
-
-def _fair_walk(inside: dict, ready: dict, entry: int, stepping: set) -> list[int]:
-    """The threads of a closed walk from `entry` inside the set, fair by construction.
-
-    Every thread that steps in the set steps on it, and every thread that is
-    ready somewhere but never steps passes a state where it is not ready, so
-    no thread is ready throughout the walk without taking a step in it.
-    """
-    idle = sorted({tid for tids in ready.values() for tid in tids} - stepping)
-    steps: list[tuple[int, int]] = []
-    for tid in sorted(stepping):
-        if all(mover != tid for mover, _ in steps):
-            here = steps[-1][1] if steps else entry
-            steps += _steps_to(inside, here, lambda node, t=tid: next((e for e in inside[node] if e[0] == t), None))
-    for tid in idle:
-        if all(tid in ready[node] for node in [entry] + [target for _, target in steps]):
-            steps += _steps_to(inside, steps[-1][1], lambda node, t=tid: () if t not in ready[node] else None)
-    steps += _steps_to(inside, steps[-1][1], lambda node: () if node == entry else None)
-    return [tid for tid, _ in steps]
-
-
-def _steps_to(inside: dict, start: int, goal) -> list[tuple[int, int]]:
-    """The fewest (thread, target) steps inside the set from `start` to a node where
-    `goal` answers: () to stop there, or one more step to take from there."""
-    parents: dict[int, tuple[int, tuple[int, int]] | None] = {start: None}
-    queue = deque([start])
-    while queue:
-        node = queue.popleft()
-        last = goal(node)
-        if last is not None:
-            path = []
-            while parents[node] is not None:
-                node, move = parents[node]
-                path.append(move)
-            return path[::-1] + ([last] if last else [])
-        for move in inside[node]:
-            if move[1] not in parents:
-                parents[move[1]] = (node, move)
-                queue.append(move[1])
-    raise AssertionError("a strongly connected set reaches every goal it holds")

@@ -23,14 +23,19 @@ TITLES = {
 def findings_lines(report: dict[str, Any], file: str) -> list[str]:
     """Every findings section, each starting with a blank line."""
     lines = []
+    stopped = report["findings_interrupted"]
     for key, describe in _DESCRIBERS.items():
         found = report[key]
         lines.append("")
-        cut = key == "races" and not report["races_complete"]
-        if not found:
-            lines.append(f"{TITLES[key]}: none{' found before the search stopped at its bound' if cut else ''}.")
+        if stopped is not None and list(_DESCRIBERS).index(key) > list(_DESCRIBERS).index(stopped):
+            lines.append(f"{TITLES[key]}: not searched (interrupted).")
             continue
-        lines.append(f"{TITLES[key]}: {len(found)}{' (the search stopped at its bound; there may be more)' if cut else ''}")
+        cut = (key == "races" and not report["races_complete"]) or (key == "starvation" and not report["starvation_complete"])
+        cut = cut or key == stopped
+        if not found:
+            lines.append(f"{TITLES[key]}: none{' found before the search stopped' if cut else ''}.")
+            continue
+        lines.append(f"{TITLES[key]}: {len(found)}{' (the search stopped early; there may be more)' if cut else ''}")
         lines.append(f"  {EXPLANATIONS[key]}")
         for number, finding in enumerate(found, start=1):
             body = describe(finding, file)

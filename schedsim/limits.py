@@ -34,6 +34,21 @@ class Bounds:
     # Steps of one schedule the cross-check samples to replay on real threads;
     # such schedules must stay short enough to replay. Hit by a spinning loop.
     crosscheck_max_steps: int = 500
+    # Probabilities on a graph with cycles are exact fractions only on a graph with at
+    # most this many transitions, and only through strongly connected components of
+    # at most exact_max_component states; past either, floating point (the report
+    # says which numbers are exact). Fractions grow with every step they pass.
+    exact_max_transitions: int = 200_000
+    exact_max_component: int = 60
+    # States of the largest strongly connected component whose probabilities are solved
+    # (sparse LU, which grows faster than the component: about 3 s at 30,000 states).
+    # Past it the probabilities downstream are reported as not computed; such components
+    # are mostly those a partial exploration cuts open.
+    max_solve_component: int = 40_000
+    # Steps the starvation search may look at, summed over the threads it checks (each
+    # check walks the steps that lie on cycles). Hit by many threads on a large cyclic
+    # graph; the report says the search is incomplete.
+    max_liveness_edges: int = 50_000_000
 
     # -- what a scenario file may ask for: more is refused, one error line, exit 2 --
     # Bytes of a scenario file; a device, a pipe or anything not a regular file is refused.

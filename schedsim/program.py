@@ -175,6 +175,17 @@ class PrimOp(Instruction):
 
 
 @dataclass(frozen=True, slots=True)
+class Exit(Instruction):
+    """The interpreter's exit, once only daemon threads are left: they are cut off.
+
+    In no thread's code: the main thread (the first non-daemon one) takes it
+    after it and every other non-daemon thread have finished, at a moment
+    the scheduler picks, so daemon threads may still take steps before it,
+    as they do while CPython shuts down.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class Start(Instruction):
     thread: int = 0
 
@@ -240,6 +251,8 @@ class ThreadProgram:
     local_names: tuple[str, ...]    # names of the user-visible local slots
     initial_locals: tuple           # user locals, loop counters and temps
     first_line: int
+    forever: int = -1               # pc of the test of the `while True:` that ends the body and that no
+                                    # `break` leaves: the thread is meant to run forever; -1 for none
     # The `compiler.node_key` of every syntax node the compiler validated: the export
     # re-emits these and nothing else of the body (a part the model ignores never runs).
     accepted: frozenset = field(default=frozenset(), compare=False, repr=False)

@@ -289,7 +289,8 @@ class _Context:
         lines = walker.walk(tree)
         params = ", ".join(identifier(name) for name, _ in spec.preset_locals)
         assigned = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-        globals_ = [name for name in self.program.shared_names if name in assigned]
+        shadowing = {name for name, _ in spec.shadowing}  # locals by Python's rule: no global for them
+        globals_ = [name for name in self.program.shared_names if name in assigned and name not in shadowing]
         head = _comment(f"Thread {_base_name(spec)}: line {spec.first_line} of {self.file}")
         head.append(f"def {self.body_name(spec)}({params}):")
         if globals_:
@@ -398,7 +399,7 @@ class _Walker:
     def __init__(self, context: _Context, spec: ThreadSpec, thread: p.ThreadProgram):
         self.context, self.spec, self.code = context, spec, thread.code
         self.steps, self.roles = context.steps, context.roles
-        self.shared = context.shared - {name for name, _ in spec.preset_locals}
+        self.shared = context.shared - {name for name, _ in spec.preset_locals} - {name for name, _ in spec.shadowing}
         self.accepted = thread.accepted
         self.pc = 0
         self.depth = 1

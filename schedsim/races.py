@@ -46,6 +46,7 @@ from __future__ import annotations
 from array import array
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site
@@ -108,18 +109,20 @@ def _index_text(access: RaceAccess) -> str:
 @dataclass(frozen=True)
 class RaceSearch:
     races: list[Race]
-    complete: bool       # False when max_states cut the search short
+    complete: bool       # False when max_states cut the search short, or Ctrl-C did
     states: int          # (state, knowers) pairs searched, over all tracked accesses
+    interrupted: bool = False
 
 
 def find_races(exploration: Exploration, moves: Moves, max_states: int = DEFAULT_BOUNDS.max_race_states,
-               shortcut: bool = True) -> RaceSearch:
+               shortcut: bool = True, progress: Callable[[str, int, int], None] | None = None) -> RaceSearch:
     """Every pair of source lines that races on some explored run, each with a shortest schedule.
 
     `shortcut=False` searches pairs that hold a common lock too, which
     finds the same races more slowly: it is there to check that it does.
+    Ctrl-C (KeyboardInterrupt) keeps the races found so far.
     """
-    return _Search(exploration, moves, max_states, shortcut).run()
+    return _Search(exploration, moves, max_states, shortcut).run(progress or (lambda stage, done, total: None))
 
 
 _NOTHING: frozenset = frozenset()
@@ -171,18 +174,22 @@ class _Search:
         self.found: dict[tuple, tuple[int, Race]] = {}  # pair of lines -> (schedule length, race)
         self.searched = 0
 
-    def run(self) -> RaceSearch:
-        seeds, locksets = self.seeds()
-        if not self.shortcut:
-            locksets = {key: _NOTHING for key in locksets}
-        complete = True
-        for key in sorted(seeds):
-            partners = _partners(key, locksets)
-            if partners and not self.follow(_Walk(key), seeds[key], partners):
-                complete = False
-                break
+    def run(self, progress: Callable[[str, int, int], None]) -> RaceSearch:
+        complete, interrupted = True, False
+        try:
+            seeds, locksets = self.seeds()
+            if not self.shortcut:
+                locksets = {key: _NOTHING for key in locksets}
+            for done, key in enumerate(sorted(seeds)):
+                progress("races", done, len(seeds))
+                partners = _partners(key, locksets)
+                if partners and not self.follow(_Walk(key), seeds[key], partners):
+                    complete = False
+                    break
+        except KeyboardInterrupt:
+            complete, interrupted = False, True
         races = sorted((race for _, race in self.found.values()), key=_lines)
-        return RaceSearch(races, complete, self.searched)
+        return RaceSearch(races, complete, self.searched, interrupted)
 
     def seeds(self) -> tuple[dict[tuple, array], dict[tuple, frozenset]]:
         """Per record key, every step that makes that access, and the locks held at all of them.
@@ -205,7 +212,8 @@ class _Search:
                 after = states[target]
                 if owners:
                     foreign.update(slot for slot, owner in owners if owner != tid and lock_owner(program, after, slot) != owner)
-                if not racy_steps[tid][before.threads[tid][0]]:
+                pc = before.threads[tid][0]
+                if pc < 0 or not racy_steps[tid][pc]:  # pc < 0: the interpreter's exit touches nothing
                     continue
                 held = frozenset([slot for slot, owner in owners if owner == tid]) if owners else _NOTHING
                 for key in self.accesses(before, tid, after):
@@ -254,7 +262,7 @@ class _Search:
             pc = before.threads[tid][0]
             ops = self.sync(before, tid, after)
             now = self.transform(known, tid, ops) if ops else known
-            mine = self.accesses(before, tid, after) if self.racy_steps[tid][pc] else ()
+            mine = self.accesses(before, tid, after) if pc >= 0 and self.racy_steps[tid][pc] else ()
             if walk.key in mine:
                 continue  # replaced: that access starts a search of its own
             for other in mine:

@@ -193,9 +193,18 @@ class Replay:
         if verdict[0] is not None:
             return verdict
         if all(self.where[t] in (NEW, DONE) for t, thread in enumerate(self.threads) if not thread.daemon):
-            verdict = self.check(names["FINAL_CHECKS"], "final")
-            return verdict if verdict[0] is not None else ("finished", None)
+            if self.shutting_down():
+                return None, None  # daemon threads run on until the replay grants the exit
+            return self.exit()
         return None, None
+
+    def shutting_down(self):
+        """Only daemon threads are left running, so the next step may be the interpreter's exit."""
+        return any(thread.daemon and self.where[t] not in (NEW, DONE) for t, thread in enumerate(self.threads))
+
+    def exit(self):
+        verdict = self.check(self.job["names"]["FINAL_CHECKS"], "final")
+        return verdict if verdict[0] is not None else ("finished", None)
 
     def check(self, role, kind):
         values = self.values()
@@ -230,6 +239,11 @@ class Replay:
         status, message = self.judge()
         for number, tid in enumerate(schedule, 1):
             if status is not None:
+                break
+            if self.where[tid] == DONE and self.shutting_down():  # the main thread's exit step
+                record["trace"].append(self.observe())
+                status, message = self.exit()
+                record["ended_after"] = number
                 break
             if not self.grant(tid, timeout):
                 record["not_ready_at"] = number

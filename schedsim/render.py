@@ -13,8 +13,10 @@ from .replay import Run, replay_command
 from .values import show
 
 STATUS_WORDS = {
-    "finished": "finished", "violation": "VIOLATION", "deadlock": "DEADLOCK", "error": "ERROR",
+    "finished": "finished", "runs_forever": "runs forever", "violation": "VIOLATION", "deadlock": "DEADLOCK",
+    "error": "ERROR",
 }
+GOOD = ("finished", "runs_forever")  # statuses that are not failures
 
 
 def explore_text(report: dict[str, Any], file: str) -> str:
@@ -28,8 +30,10 @@ def explore_text(report: dict[str, Any], file: str) -> str:
     lines.append(f"{report['states']:,} states, {report['transitions']:,} transitions, {total_text} interleavings")
     if not report["complete"]:
         why = "the state limit was reached" if report["stopped"] == "limit" else "it was interrupted"
+        share = report["unexplored_probability"]
+        share_text = "" if share is None else f" (unexplored share {share:.4g})"
         lines.append(f"PARTIAL: exploration stopped because {why}; counts below are lower bounds "
-                     f"and some outcomes may be missing (unexplored share {report['unexplored_probability']:.4g}).")
+                     f"and some outcomes may be missing{share_text}.")
     lines.append("")
     lines.append(f"{len(report['outcomes'])} possible outcome{'s' if len(report['outcomes']) != 1 else ''}:")
     for number, outcome in enumerate(report["outcomes"], start=1):
@@ -41,22 +45,40 @@ def explore_text(report: dict[str, Any], file: str) -> str:
             lines.append(f"  thread {loop['thread']}, line {loop['line']}: {loop['text']}")
     if report["never_ends_probability"]:
         lines.append(f"A run spins forever with probability {report['never_ends_probability']:.4g}.")
+    if not report["analysis_complete"]:
+        lines.append("PARTIAL: the analysis was interrupted; the outcomes reached are listed without counts "
+                     "or probabilities.")
+    elif report["unsolved_component"]:
+        lines.append(f"Some probabilities are not computed: they lie past a cycle of "
+                     f"{report['unsolved_component']:,} states, more than the solver takes on.")
+    elif not report["probabilities_exact"]:
+        lines.append(f"Some probabilities are floating point (a cycle too large to solve in fractions; "
+                     f"largest relative residual {report['probability_residual']:.1e}).")
     lines.extend(findings_lines(report, file))
     lines.append("")
     lines.append(_verdict(report))
     return "\n".join(lines) + "\n"
 
 
+def _probability_text(outcome: dict) -> str:
+    """"3/4 (0.75)" where exact, "0.3333 (floating point)" where not, or "not computed"."""
+    if outcome["probability"] is None:
+        return "not computed"
+    if outcome["probability_exact"] is None:
+        return f"{outcome['probability']:.6g} (floating point)"
+    return f"{outcome['probability_exact']} ({outcome['probability']:.4g})"
+
+
 def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> list[str]:
     count = outcome["interleavings"]
-    count_text = "infinitely many" if count is None else f"{count:,}"
+    count_text = ("not counted" if outcome["probability"] is None and count is None else "infinitely many") if count is None else f"{count:,}"
     if count is not None and total is not None:
         count_text += f" of {total:,}"
     final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())
     lines = [
         "",
         f"  {number}. {STATUS_WORDS[outcome['status']]:<9}  {final or '(no shared variables)'}",
-        f"     {count_text} interleavings, probability {outcome['probability_exact']} ({outcome['probability']:.4g})",
+        f"     {count_text} interleavings, probability {_probability_text(outcome)}",
     ]
     if outcome.get("message"):
         lines.append(f"     {outcome['message']}")
@@ -64,14 +86,14 @@ def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> 
         lines.append("     output: " + " | ".join(outcome["output"]))
     schedule = ",".join(outcome["schedule"])
     lines.append(f"     shortest schedule ({len(outcome['schedule'])} steps): {schedule or '(none)'}")
-    if outcome["status"] != "finished" and schedule:
+    if outcome["status"] not in GOOD and schedule:
         lines.append(f"     replay: {replay_command(file, outcome['schedule'])}")
     return lines
 
 
 def _verdict(report: dict[str, Any]) -> str:
-    bad = [o for o in report["outcomes"] if o["status"] != "finished"]
-    forever = report["never_ends_probability"] > 0
+    bad = [o for o in report["outcomes"] if o["status"] not in GOOD]
+    forever = (report["never_ends_probability"] or 0) > 0
     if bad:
         kinds = sorted({o["status"] for o in bad})
         also = " Some runs never end." if forever else ""
@@ -80,6 +102,10 @@ def _verdict(report: dict[str, Any]) -> str:
         return "RESULT: some runs never end: a loop can spin forever (see the loops above)."
     if not report["complete"]:
         return "RESULT: nothing went wrong in the part explored, but the exploration is incomplete."
+    if not report["analysis_complete"]:
+        return "RESULT: nothing went wrong in the runs reached, but the analysis was interrupted."
+    if any(o["status"] == "runs_forever" for o in report["outcomes"]):
+        return "RESULT: every run finishes or runs forever by design, and every check holds."
     return "RESULT: every run finishes and every check holds."
 
 

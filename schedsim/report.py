@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from .analysis import INFINITE, Analysis, Outcome, total_count
+from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, total_count
 from .explorer import Exploration
 from .findings import Findings
 from .program import Program
@@ -23,8 +23,13 @@ def count_json(count: Any) -> int | None:
     return None if count is INFINITE else count
 
 
-def probability_json(probability: Fraction) -> float:
-    return float(probability)
+def probability_json(probability: Fraction | float | None) -> float | None:
+    return None if probability is None else float(probability)
+
+
+def exact_json(probability: Fraction | float | None) -> str | None:
+    """The exact fraction as a string ("3/4"), or None where the number is a float (or unknown)."""
+    return str(probability) if isinstance(probability, Fraction) else None
 
 
 def shared_json(program: Program, values: tuple) -> dict[str, Any]:
@@ -39,7 +44,7 @@ def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
         "output": list(outcome.output),
         "interleavings": count_json(outcome.interleavings),
         "probability": probability_json(outcome.probability),
-        "probability_exact": str(outcome.probability),
+        "probability_exact": exact_json(outcome.probability),
         "schedule": list(outcome.schedule),
     }
     if outcome.message is not None:
@@ -50,14 +55,13 @@ def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
 def build_report(exploration: Exploration, analysis: Analysis, findings: Findings) -> dict[str, Any]:
     """The machine-readable report of one exhaustive exploration, its analysis and its findings."""
     program = exploration.program
-    graph = exploration.graph
     return {
         "scenario": program.name,
         "description": program.description,
         "complete": exploration.complete,
         "stopped": exploration.stopped,
-        "states": graph.number_of_nodes(),
-        "transitions": graph.number_of_edges(),
+        "states": len(exploration.states),
+        "transitions": exploration.transitions,
         "interleavings": count_json(analysis.interleavings),
         "outcomes": [outcome_json(exploration, outcome) for outcome in analysis.outcomes],
         "deadlocks": analysis.deadlock_states,
@@ -65,11 +69,17 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "loops": [{"thread": loop.thread, "line": loop.line, "text": loop.text} for loop in analysis.loops],
         "never_ends_probability": probability_json(analysis.never_ends),
         "unexplored_probability": probability_json(analysis.unexplored),
+        "probabilities_exact": analysis.exact,
+        "probability_residual": analysis.residual,
+        "unsolved_component": analysis.unsolved,
+        "analysis_complete": analysis.complete,
         "races": [race.as_json() for race in findings.races],
         "races_complete": findings.races_complete,
         "lock_order": [inversion.as_json() for inversion in findings.lock_order],
         "held_at_exit": [held.as_json() for held in findings.held_at_exit],
         "starvation": [lasso.as_json() for lasso in findings.starvation],
+        "starvation_complete": findings.starvation_complete,
+        "findings_interrupted": findings.interrupted,
     }
 
 
@@ -90,9 +100,19 @@ def _violations(analysis: Analysis) -> list[dict[str, Any]]:
             "message": message,
             "schedule": list(shortest.schedule),
             "interleavings": count_json(total_count(outcome.interleavings for outcome in outcomes)),
-            "probability": probability_json(sum((outcome.probability for outcome in outcomes), Fraction(0))),
+            "probability": probability_json(_sum_or_none(outcome.probability for outcome in outcomes)),
         })
     return entries
+
+
+def _sum_or_none(probabilities: Any) -> Fraction | float | None:
+    """The sum of probabilities, None if any one is unknown."""
+    total: Any = Fraction(0)
+    for probability in probabilities:
+        if probability is None:
+            return None
+        total += probability
+    return total
 
 
 def run_json(run: Run) -> dict[str, Any]:
@@ -115,9 +135,11 @@ def run_json(run: Run) -> dict[str, Any]:
 
 
 def exit_status(report: dict[str, Any]) -> int:
-    """0 when every run ends well, 1 when some run can fail or never end, 3 when unsure (incomplete)."""
-    if any(outcome["status"] != "finished" for outcome in report["outcomes"]):
+    """0 when every run ends well (or runs forever by design), 1 when some run can fail or spin where
+    it could end, 3 when unsure (incomplete)."""
+    if any(outcome["status"] not in ("finished", RUNS_FOREVER) for outcome in report["outcomes"]):
         return 1
-    if report["never_ends_probability"] > 0:
+    if (report["never_ends_probability"] or 0) > 0:
         return 1
-    return 0 if report["complete"] else 3
+    partial = not report["complete"] or not report["analysis_complete"] or report["findings_interrupted"]
+    return 3 if partial else 0

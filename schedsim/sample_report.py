@@ -38,8 +38,8 @@ def build_sample_report(result: Sample) -> dict[str, Any]:
         "max_states": options.max_states,
         "steps": result.steps,
         "exact": exploration is not None,  # the whole state graph fitted: exact probabilities beside
-        "states": exploration.graph.number_of_nodes() if exploration else None,
-        "transitions": exploration.graph.number_of_edges() if exploration else None,
+        "states": len(exploration.states) if exploration else None,
+        "transitions": exploration.transitions if exploration else None,
         "interleavings": count_json(analysis.interleavings) if analysis else None,
         "outcomes": [_seen_json(result, seen) for seen in result.outcomes],
         "more_outcomes": [{"status": kind, "outcomes": outcomes, "runs": runs}

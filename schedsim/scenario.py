@@ -30,7 +30,7 @@ TOP_LEVEL_KEYS = (
     "name", "description", "shared", "locks", "rlocks", "semaphores", "bounded_semaphores",
     "events", "conditions", "barriers", "queues", "threads", "checks",
 )
-THREAD_KEYS = ("code", "daemon", "count")
+THREAD_KEYS = ("code", "daemon", "count", "locals")
 CHECK_KINDS = ("final", "always")
 
 
@@ -43,6 +43,17 @@ class ThreadSpec:
     first_line: int
     daemon: bool = False
     preset_locals: tuple[tuple[str, Any], ...] = ()
+    # Set by the Python frontend (frontends/python.py), empty for YAML:
+    line_map: tuple[int, ...] = ()  # the file line of each line of `code`, when it is not a verbatim block
+    # Locals by CPython's rule although a shared variable has the name (assigned without `global`),
+    # each with the message its UnboundLocalError gives.
+    shadowing: tuple[tuple[str, str], ...] = ()
+
+    def file_line(self, line: int) -> int:
+        """The file line of line `line` (1-based) of `code`."""
+        if self.line_map:
+            return self.line_map[min(line, len(self.line_map)) - 1]
+        return self.first_line + line - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +84,17 @@ class Scenario:
 
 
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file: a regular file of at most `Bounds.max_file_bytes`."""
+    """Read and validate a scenario file: YAML, or a Python module when its name ends in .py."""
     path = Path(path)
+    text = read_text(path)
+    if path.suffix == ".py":
+        from .frontends.python import parse_python  # the frontend builds on this module's types
+        return parse_python(text, str(path))
+    return parse(text, str(path))
+
+
+def read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of at most `Bounds.max_file_bytes` of UTF-8."""
     limit = DEFAULT_BOUNDS.max_file_bytes
     try:
         if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
@@ -87,10 +107,9 @@ def load(path: str | Path) -> Scenario:
     if len(data) > limit:
         raise ScenarioError(f"the file is larger than {limit:,} bytes, the most a scenario may be", file=str(path))
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
-    return parse(text, str(path))
 
 
 def parse(text: str, file: str = "<scenario>") -> Scenario:
@@ -326,17 +345,34 @@ def _thread(reader: _Reader, name: str, body: yaml.Node) -> list[ThreadSpec]:
     if not isinstance(daemon, bool):
         raise reader.error(options["daemon"][1], "'daemon' must be true or false", name)
     first_line = _first_code_line(code_node)
+    preset = _preset_locals(reader, options, name)
     if "count" not in options:
-        return [ThreadSpec(name, code, first_line, daemon)]
+        return [ThreadSpec(name, code, first_line, daemon, preset)]
     count = reader.scalar(options, "count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise reader.error(options["count"][1], "'count' must be a whole number of at least 1", name)
     if count > DEFAULT_BOUNDS.max_threads:
         raise reader.error(options["count"][1], f"'count' may be at most {DEFAULT_BOUNDS.max_threads:,}", name)
     return [
-        ThreadSpec(f"{name}{index}", code, first_line, daemon, (("index", index),))
+        ThreadSpec(f"{name}{index}", code, first_line, daemon, (("index", index),) + preset)
         for index in range(count)
     ]
+
+
+def _preset_locals(reader: _Reader, options: dict, thread: str) -> tuple[tuple[str, Any], ...]:
+    """`locals: {n: 3}`: locals that hold a value from the start, as a Python thread's arguments do."""
+    if "locals" not in options:
+        return ()
+    result = []
+    for name, (key_node, value_node) in reader.mapping(options["locals"][1], f"'locals' of thread {thread}").items():
+        reader.identifier(key_node, "a local variable")
+        if name == "index" and "count" in options:
+            raise reader.error(key_node, "'index' is set by count:; name this local otherwise", thread)
+        try:
+            result.append((name, from_yaml(reader.value(value_node))))
+        except TypeError as exc:
+            raise reader.error(value_node, f"local {name!r}: {exc}", thread) from None
+    return tuple(result)
 
 
 def _first_code_line(node: yaml.Node) -> int:

@@ -32,7 +32,8 @@ class State(NamedTuple):
     shared: tuple    # shared variables, in declaration order
     prims: tuple     # per primitive, see _initial_prims
     output: tuple    # the lines printed so far
-    fault: tuple | None = None  # (status, message): "violation" or "error"
+    fault: tuple | None = None  # how the run was ended by a step: (status, message), "violation" or
+                                # "error"; ("finished", None) for the interpreter's exit (see p.Exit)
 
 
 FINISHED, DEADLOCK, VIOLATION, ERROR = "finished", "deadlock", "violation", "error"
@@ -84,18 +85,34 @@ def runnable(program: Program, state: State) -> tuple[int, ...]:
     if state.fault is not None:
         return ()
     result = []
-    alive = False
+    alive = daemons = False
     threads = program.threads
     for tid, (pc, _) in enumerate(state.threads):
         if pc < 0:
             continue
         thread = threads[tid]
-        if not thread.daemon:
+        if thread.daemon:
+            daemons = True
+        else:
             alive = True
         instr = thread.code[pc]
         if not instr.blocking or not _waits(program, state, tid, instr):
             result.append(tid)
-    return tuple(result) if alive else ()
+    if alive:
+        return tuple(result)
+    main = _main_thread(program) if daemons else None
+    return tuple(sorted(result + [main])) if main is not None else ()
+
+
+def _main_thread(program: Program) -> int | None:
+    """The thread that takes the interpreter's exit: the first non-daemon one, None if there is none."""
+    return next((tid for tid, thread in enumerate(program.threads) if not thread.daemon), None)
+
+
+def _shutting_down(program: Program, state: State) -> bool:
+    """Every non-daemon thread has finished, but a daemon thread still runs and the exit is yet to come."""
+    return (state.fault is None and _finished(program, state) and _main_thread(program) is not None
+            and any(pc >= 0 for thread, (pc, _) in zip(program.threads, state.threads) if thread.daemon))
 
 
 def status(program: Program, state: State) -> str | None:
@@ -103,7 +120,7 @@ def status(program: Program, state: State) -> str | None:
     if state.fault is not None:
         return state.fault[0]
     if _finished(program, state):
-        return FINISHED
+        return None if _shutting_down(program, state) else FINISHED
     if not runnable(program, state):
         return DEADLOCK
     return None
@@ -113,6 +130,9 @@ def step(program: Program, state: State, tid: int) -> State:
     """The state after thread `tid` takes its next step. `tid` must be runnable."""
     thread = program.threads[tid]
     pc, loc = state.threads[tid]
+    if pc == DONE:  # the main thread, finished, takes the interpreter's exit
+        ended = _checked(program, state, finished=True)
+        return ended if ended.fault is not None else state._replace(fault=(FINISHED, None))
     instr = thread.code[pc]
     try:
         pc, loc, shared, prims, output, threads = _EXECUTE[type(instr)](program, state, tid, instr, loc)
@@ -131,7 +151,7 @@ def step(program: Program, state: State, tid: int) -> State:
     threads = threads[:tid] + ((pc, loc),) + threads[tid + 1:]
     new = _new_state((threads, shared, prims, output, None))
     if program.always_checks or (pc == DONE and program.final_checks):
-        finished = pc == DONE and not thread.daemon and _finished(program, new)
+        finished = pc == DONE and _finished(program, new) and not _shutting_down(program, new)
         return _checked(program, new, finished)
     return new
 
@@ -140,9 +160,23 @@ _new_state = functools.partial(tuple.__new__, State)  # State._make without its 
 
 
 def current_instruction(program: Program, state: State, tid: int) -> p.Instruction | None:
-    """The instruction thread `tid` will run next, or None if it has none."""
+    """The instruction thread `tid` will run next, or None if it has none.
+
+    A finished main thread's next step, while daemon threads still run, is
+    the interpreter's exit.
+    """
     pc = state.threads[tid][0]
-    return program.threads[tid].code[pc] if pc >= 0 else None
+    if pc >= 0:
+        return program.threads[tid].code[pc]
+    if pc == DONE and tid == _main_thread(program) and _shutting_down(program, state):
+        return _exit_step(program.threads[tid])
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _exit_step(thread: p.ThreadProgram) -> p.Exit:
+    last = max(instr.line for instr in thread.code)
+    return p.Exit(line=last, text="(the program exits: daemon threads are cut off)", action="exit", next=DONE)
 
 
 def waiting_for(program: Program, state: State, tid: int) -> str:

@@ -217,7 +217,22 @@ def test_an_error_state_found_before_the_limit_is_reported(tmp_path):
 
 
 def test_a_program_that_never_ends_is_not_said_to_finish(tmp_path):
-    """`while True: pass` never ends, so the verdict must not say that every run finishes."""
+    """A spin on a flag nobody sets never ends, so the verdict must not say that every run finishes."""
+    path = write_scenario(tmp_path, """
+        shared: {go: false}
+        threads:
+          A: |
+            while not go:
+                pass
+    """)
+    result = invoke("explore", path)
+    assert "A run spins forever with probability 1." in result.stdout
+    assert "every run finishes" not in result.stdout
+    assert result.exit_code == 1
+
+
+def test_a_worker_meant_to_run_forever_is_an_outcome_not_a_failure(tmp_path):
+    """`while True: pass` is a worker by design: one "runs forever" outcome, probability 1, exit 0."""
     path = write_scenario(tmp_path, """
         threads:
           A: |
@@ -225,8 +240,10 @@ def test_a_program_that_never_ends_is_not_said_to_finish(tmp_path):
                 pass
     """)
     result = invoke("explore", path)
-    assert "A run spins forever with probability 1." in result.stdout
-    assert "every run finishes" not in result.stdout
+    assert "1. runs forever" in result.stdout
+    assert "probability 1 (1)" in result.stdout
+    assert "runs forever by design" in result.stdout
+    assert result.exit_code == 0
 
 
 # -- replay -------------------------------------------------------------------------

@@ -241,11 +241,11 @@ def test_joining_a_thread_that_was_never_started_is_an_error():
     assert error.message == "main, line 4: RuntimeError: cannot join thread before it is started"
 
 
-def test_a_daemon_thread_is_cut_off_when_the_last_non_daemon_thread_ends():
-    """main: pass; D (daemon): y = 1, y = 2.
+def test_a_daemon_thread_runs_on_until_the_interpreter_exits():
+    """main: pass; D (daemon): y = 1, y = 2. Once main is done, its next turn is the exit (X).
 
-    The program ends at main's only step, so D runs 0, 1 or 2 steps first:
-    M (1/2, y == 0), D M (1/4, y == 1), D D M (1/4, y == 2).
+    M X (1/2 * 1/2, y == 0); M D X and D M X (1/8 each, y == 1);
+    M D D, D M D (1/8 each) and D D M (1/4): D ends before the exit, y == 2.
     """
     assert_outcomes("""
         shared: {y: 0}
@@ -258,9 +258,9 @@ def test_a_daemon_thread_is_cut_off_when_the_last_non_daemon_thread_ends():
               y = 2
             daemon: true
     """, {
-        ("finished", (0,)): (1, Fraction(1, 2)),
-        ("finished", (1,)): (1, Fraction(1, 4)),
-        ("finished", (2,)): (1, Fraction(1, 4)),
+        ("finished", (0,)): (1, Fraction(1, 4)),
+        ("finished", (1,)): (2, Fraction(1, 4)),
+        ("finished", (2,)): (3, Fraction(1, 2)),
     })
 
 
@@ -489,11 +489,12 @@ def test_exact_probabilities_through_a_spin_loop_sum_to_1():
 
 
 def test_a_loop_nobody_can_end_spins_forever_with_probability_1():
-    """A: while True: pass never ends, so no run ends: no outcome, never_ends == 1, the loop named."""
+    """A: while not go: pass, and nobody sets go, so no run ends: no outcome, never_ends == 1, the loop named."""
     _, analysis = explored("""
+        shared: {go: false}
         threads:
           A: |
-            while True:
+            while not go:
                 pass
           B: |
             b = 1
@@ -501,7 +502,7 @@ def test_a_loop_nobody_can_end_spins_forever_with_probability_1():
     assert analysis.outcomes == []
     assert analysis.interleavings is INFINITE
     assert analysis.never_ends == 1
-    assert [(loop.thread, loop.line) for loop in analysis.loops] == [("A", 4)]
+    assert [(loop.thread, loop.line) for loop in analysis.loops] == [("A", 5)]
 
 
 # -- known bugs, pinned -------------------------------------------------------------

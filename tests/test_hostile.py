@@ -168,16 +168,27 @@ def run_schedsim(args: list[str], cwd: Path, interrupt_after: float | None = Non
     with subprocess.Popen([sys.executable, "-m", "schedsim", *args], cwd=cwd, env=env, preexec_fn=_memory_cap,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace") as child:
         try:
+            started = time.monotonic()
             if interrupt_after is not None:
-                try:
-                    child.wait(interrupt_after)
-                except subprocess.TimeoutExpired:
-                    child.send_signal(signal.SIGINT)
-            stdout, stderr = child.communicate(timeout=SECONDS - (interrupt_after or 0))
+                _interrupt_after_cpu(child, interrupt_after)
+            stdout, stderr = child.communicate(timeout=max(0.1, SECONDS - (time.monotonic() - started)))
         except subprocess.TimeoutExpired:
             child.kill()
             raise
     return subprocess.CompletedProcess(child.args, child.returncode, stdout, stderr)
+
+
+def _interrupt_after_cpu(child: subprocess.Popen, seconds: float) -> None:
+    """SIGINT once the child has run `seconds` of CPU: on a loaded machine, wall time would
+    interrupt Python while it still imports, which is Python's traceback, not schedsim's."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    while child.poll() is None:
+        with open(f"/proc/{child.pid}/stat") as stat:
+            used = sum(int(field) for field in stat.read().rsplit(")", 1)[1].split()[11:13]) / ticks
+        if used >= seconds:
+            child.send_signal(signal.SIGINT)
+            return
+        time.sleep(0.05)
 
 
 def _memory_cap() -> None:

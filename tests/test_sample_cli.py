@@ -122,17 +122,17 @@ def test_uniform_on_a_spinning_loop_names_the_loop(tmp_path):
 
 
 def test_top_describes_a_few_outcomes_of_each_status_and_counts_the_rest():
-    """daemon.yaml has 271 possible outputs: 30 runs see some, --top 3 tells three, explore knows the rest."""
+    """daemon.yaml has 1570 possible outputs: 30 runs see some, --top 3 tells three, explore knows the rest."""
     daemon = str(ROOT / "scenarios" / "daemon.yaml")
     args = ("sample", daemon, "--runs", "30", "--seed", "1", "--strategy", "uniform", "--top", "3")
     report = json.loads(invoke(*args, "--json").stdout)
     assert len(report["outcomes"]) == 3 and len(report["unseen"]) == 3
     more = sum(m["outcomes"] for m in report["more_outcomes"])
     assert sum(o["runs"] for o in report["outcomes"]) + sum(m["runs"] for m in report["more_outcomes"]) == 30
-    assert 3 + more + 3 + report["more_unseen"] == 271
+    assert 3 + more + 3 + report["more_unseen"] == 1570
     assert all(o["interleaving_share"] > 0 for o in report["outcomes"] + report["unseen"])
     text = invoke(*args).stdout
-    assert f"{more} more finished outcomes" in text and f"{report['more_unseen']} more possible outcomes" in text
+    assert f"{more:,} more finished outcomes" in text and f"{report['more_unseen']:,} more possible outcomes" in text
 
 
 def test_sample_json_lists_each_failed_check_once_with_all_its_runs(tmp_path):

@@ -1,0 +1,9 @@
+"""daemon.py sized down for explore: 3 daemon threads of 2 prints each."""
+import threading
+
+def func(_num: int) -> None:
+        for _ in range(2):
+            print(f"Thread {_num}")
+
+for _i in range(3):
+    threading.Thread(target=lambda:func(_i), daemon=True).start()

@@ -1,0 +1,107 @@
+"""Whole-graph algorithms over an exploration's flat arrays, close to linear in its size.
+
+Every analysis needs the same few facts about the state graph: its strongly
+connected components, an order in which every component comes before the
+ones it steps into, and which components are cycles. They are computed here
+once, with scipy's compiled graph routines where Python loops would dominate
+(a million states is the size that must stay affordable), and shared.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .explorer import Exploration
+
+
+def sources(exploration: Exploration) -> np.ndarray:
+    """The node each edge leaves, as the `targets` array gives the node it reaches."""
+    offsets = np.frombuffer(exploration.offsets, dtype=np.int64)
+    return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
+
+
+def adjacency(exploration: Exploration) -> csr_matrix:
+    """The graph as a sparse 0/1 matrix, row = source, column = target."""
+    size = len(exploration.states)
+    targets = np.frombuffer(exploration.targets, dtype=np.int64)
+    offsets = np.frombuffer(exploration.offsets, dtype=np.int64)
+    return csr_matrix((np.ones(len(targets)), targets, offsets), shape=(size, size))
+
+
+@dataclass
+class Components:
+    """The strongly connected components, in an order that follows the steps.
+
+    `order` lists components so that every step leads to the same component
+    or a later one; `members(c)` are the nodes of component c, smallest
+    first; `cyclic[c]` says whether a run can stay in c (more than one node,
+    or a step from a node to itself).
+    """
+
+    labels: np.ndarray      # component of each node
+    order: list[int]        # components, each before those it steps into
+    cyclic: np.ndarray      # bool per component
+    _start: np.ndarray
+    _nodes: np.ndarray
+
+    def members(self, component: int) -> list[int]:
+        return self._nodes[self._start[component]:self._start[component + 1]].tolist()
+
+    def first(self, component: int) -> int:
+        """The smallest node of a component (its only one, where the component is not cyclic)."""
+        return int(self._nodes[self._start[component]])
+
+    @property
+    def acyclic(self) -> bool:
+        return not self.cyclic.any()
+
+    def node_order(self) -> list[int]:
+        """Every node, each before those it steps into; only for a graph without cycles."""
+        return self._nodes[self._start[np.array(self.order, dtype=np.int64)]].tolist()
+
+
+def components(exploration: Exploration) -> Components:
+    """Strongly connected components of the whole graph, topologically ordered."""
+    size = len(exploration.states)
+    edge_sources, targets = sources(exploration), np.frombuffer(exploration.targets, dtype=np.int64)
+    if not len(targets) or bool((targets > edge_sources).all()):
+        # Every step leads to a later node: BFS numbering is already an order (the common case).
+        labels = np.arange(size, dtype=np.int64)
+        return Components(labels, list(range(size)), np.zeros(size, dtype=bool),
+                          np.arange(size + 1, dtype=np.int64), labels)
+    count, labels = connected_components(adjacency(exploration), directed=True, connection="strong")
+    labels = labels.astype(np.int64)
+    sizes = np.bincount(labels, minlength=count)
+    cyclic = sizes > 1
+    loops = edge_sources == targets
+    cyclic[labels[edge_sources[loops]]] = True
+    nodes = np.argsort(labels, kind="stable")
+    start = np.concatenate(([0], np.cumsum(sizes)))
+    between = labels[edge_sources] != labels[targets]
+    order = _topological(count, labels[edge_sources[between]], labels[targets[between]])
+    return Components(labels, order, cyclic, start, nodes)
+
+
+def _topological(count: int, heads: np.ndarray, tails: np.ndarray) -> list[int]:
+    """Kahn's algorithm on the component graph (heads -> tails), deterministic as scipy's labels are."""
+    indegree = np.bincount(tails, minlength=count)
+    by_head = np.argsort(heads, kind="stable")
+    heads_sorted, tails_sorted = heads[by_head], tails[by_head]
+    begin = np.searchsorted(heads_sorted, np.arange(count), side="left").tolist()
+    end = np.searchsorted(heads_sorted, np.arange(count), side="right").tolist()
+    tails_list, indegree_list = tails_sorted.tolist(), indegree.tolist()
+    ready = deque(int(c) for c in np.flatnonzero(indegree == 0))
+    order = []
+    while ready:
+        component = ready.popleft()
+        order.append(component)
+        for position in range(begin[component], end[component]):
+            tail = tails_list[position]
+            indegree_list[tail] -= 1
+            if indegree_list[tail] == 0:
+                ready.append(tail)
+    return order
