@@ -228,17 +228,19 @@ def assert_survives(args: list[str], tmp_path: Path, interrupt_after: float | No
     assert sorted(path.name for path in tmp_path.iterdir()) == before
 
 
-# Failures that other parts of the work fix: strict, so that the fix shows as XPASS and drops its mark.
+# Failures that other parts of the work fix: (strict, reason). Strict where the failure is certain,
+# so that the fix shows as XPASS and drops its mark; not where it is a matter of CPU seconds: 26 takes
+# about 9 s of the 10, and M3 ends near 10 s after its Ctrl-C, depending on the machine.
 ELSEWHERE = {
-    "26_hang_at_findings_py_244_lock_witnesses_explore.yaml": "findings bound: lead's part",
-    "M1_cross_thread_interning.yaml --strategy uniform": "M1: explorer interns 0 and False as one (explorer.py)",
-    "M3_sigint_ignored_by_sample.yaml --runs 100000 --seed 1  #": "M3: sample ignores Ctrl-C (explorer.py / cli.py error handling)",
+    "26_hang_at_findings_py_244_lock_witnesses_explore.yaml": (False, "findings bound: lead's part"),
+    "M1_cross_thread_interning.yaml --strategy uniform": (True, "M1: explorer interns 0 and False as one"),
+    "M3_sigint_ignored_by_sample.yaml --runs 100000 --seed 1  #": (False, "M3: sample ignores Ctrl-C (cli/explorer)"),
 }
 
 
 def _fuzz_case(command: str):
-    reasons = [reason for key, reason in ELSEWHERE.items() if key in command]
-    marks = [pytest.mark.xfail(strict=True, reason=reasons[0])] if reasons else []
+    known = [value for key, value in ELSEWHERE.items() if key in command]
+    marks = [pytest.mark.xfail(strict=known[0][0], reason=known[0][1])] if known else []
     return pytest.param(command, marks=marks, id=" ".join(command.split("#")[0].split()[1:3])[:60])
 
 
