@@ -134,8 +134,14 @@ def main(debug: bool) -> None:
     """
 
 
+# The bound of each whole-number option (`limits.Bounds`); click checks the typed ones.
+_OPTION_MAXIMA = {"--depth": DEFAULT_BOUNDS.max_pct_depth, "--jobs": DEFAULT_BOUNDS.max_jobs,
+                  "--seed": DEFAULT_BOUNDS.max_seed}
+_OPTION_RANGE = click.IntRange(min=1, max=DEFAULT_BOUNDS.max_option_value)
+
+
 def _max_states_option(function: Any) -> Any:
-    return click.option("--max-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_states,
+    return click.option("--max-states", type=_OPTION_RANGE, default=DEFAULT_BOUNDS.max_states,
                         show_default=True, help="Stop exploring after this many states and report what was found.")(function)
 
 
@@ -143,7 +149,7 @@ def _max_states_option(function: Any) -> Any:
 @click.argument("file", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
-@click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_race_states, show_default=True,
+@click.option("--max-race-states", type=_OPTION_RANGE, default=DEFAULT_BOUNDS.max_race_states, show_default=True,
               help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
 def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int) -> None:
     """Explore every interleaving of FILE and report each possible outcome."""
@@ -250,14 +256,21 @@ def _sampling_options(function: Any) -> Any:
 
 
 def _whole(option: str, text: str | None) -> int | None:
-    """An option's value as an int, or exit 2 with one line."""
+    """An option's value as an int, or exit 2 with one line; at most its bound in `limits.Bounds`."""
     if text is None:
         return None
     try:
-        return int(text, 10)
+        value = int(text, 10) if len(text) <= 1_000 else None  # int() of a longer text grows quadratic
     except ValueError:
-        _fail(f"{option} must be a whole number, not {text!r}")
-    raise AssertionError("unreachable")
+        value = None
+    if value is None:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        _fail(f"{option} must be a whole number, not {shown!r}")
+    most = _OPTION_MAXIMA.get(option, DEFAULT_BOUNDS.max_option_value)
+    if value > most:
+        _fail(f"{option} may be at most {most:,}, not {value:,}")
+    return value
+
 
 
 def _options(**texts: str | None) -> SampleOptions:
@@ -370,9 +383,10 @@ def export_command(file: str, as_python: bool) -> None:
 
 @main.command("crosscheck")
 @click.argument("file", type=click.Path())
-@click.option("--runs", type=click.IntRange(min=1), default=CROSSCHECK_RUNS, show_default=True,
+@click.option("--runs", type=_OPTION_RANGE, default=CROSSCHECK_RUNS, show_default=True,
               help="Sampled schedules to replay on real threads, and free runs of the exported program.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the sampled schedules and the jitter.")
+@click.option("--seed", type=click.IntRange(min=0, max=DEFAULT_BOUNDS.max_seed), default=0, show_default=True,
+              help="Seed of the sampled schedules and the jitter.")
 @click.option("--jitter", is_flag=True, help="Free runs pause at random (seeded) between statements, so races show.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option

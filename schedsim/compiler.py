@@ -9,12 +9,15 @@ handlers are dispatched by node type name, one small method per kind.
 from __future__ import annotations
 
 import ast
+import re
 import textwrap
+import warnings
 from dataclasses import replace
 from typing import Any, Callable
 
 from . import program as p
 from .errors import ScenarioError
+from .limits import DEFAULT_BOUNDS
 from .expressions import BINARY, BUILTINS, compile_expression, unsupported
 from .scenario import Scenario, ThreadSpec
 
@@ -44,6 +47,49 @@ def compile_scenario(scenario: Scenario) -> p.Program:
         final_checks=tuple(_check(check, names, scenario.file) for check in scenario.final_checks),
         always_checks=tuple(_check(check, names, scenario.file) for check in scenario.always_checks),
     )
+
+
+def node_key(node: ast.AST) -> tuple | None:
+    """Where a syntax node stands in its body (None for one without a place, such as `+`).
+
+    The export parses the same text again, so this key finds, in its own
+    tree, the nodes the compiler validated.
+    """
+    if getattr(node, "col_offset", None) is None or getattr(node, "end_col_offset", None) is None:
+        return None
+    return type(node).__name__, node.lineno, node.col_offset, node.end_lineno, node.end_col_offset
+
+
+def _keys(node: ast.AST) -> frozenset:
+    return frozenset(key for part in ast.walk(node) if (key := node_key(part)) is not None)
+
+
+def parse_code(source: str, mode: str) -> ast.AST:
+    """A body or check parsed, refused if Python's parser or the compiler's recursion could not take it."""
+    try:
+        with warnings.catch_warnings():  # "<unknown>:3: SyntaxWarning" on stderr would name no file
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(source, mode=mode)
+    except SyntaxError as exc:
+        raise ScenarioError(f"syntax error: {exc.msg}", line=exc.lineno or 0) from None
+    except (RecursionError, MemoryError):  # the parser's own stack, on thousands of nested operators
+        raise ScenarioError("the code is nested too deeply for Python's parser") from None
+    except ValueError as exc:  # a NUL character
+        raise ScenarioError(f"syntax error: {exc}") from None
+    _check_depth(tree)
+    return tree
+
+
+def _check_depth(tree: ast.AST) -> None:
+    """Refuse syntax nested deeper than `Bounds.max_syntax_depth`, without recursing."""
+    limit = DEFAULT_BOUNDS.max_syntax_depth
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise unsupported(node, f"the code is nested more than {limit} deep (an expression inside an "
+                              "expression, a block inside a block)")
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
 
 
 def _located(exc: ScenarioError, file: str, spec: ThreadSpec) -> ScenarioError:
@@ -118,9 +164,9 @@ def _primitives(scenario: Scenario) -> tuple[p.Primitive, ...]:
 def _check(check: Any, names: _Names, file: str) -> p.Check:
     """Compile a `checks:` expression; it may name shared variables only."""
     try:
-        tree = ast.parse(check.text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ScenarioError(f"invalid check {check.text!r}: {exc.msg}", file=file, line=check.line) from None
+        tree = parse_code(check.text.strip(), "eval")
+    except ScenarioError as exc:
+        raise ScenarioError(f"invalid check {check.text!r}: {exc.message}", file=file, line=check.line) from None
 
     def load(node: ast.expr) -> p.Expr:
         if isinstance(node, ast.Name) and node.id in names.shared:
@@ -132,7 +178,7 @@ def _check(check: Any, names: _Names, file: str) -> p.Check:
         condition = compile_expression(tree.body, load)
     except ScenarioError as exc:
         raise ScenarioError(exc.message, file=file, line=check.line) from None
-    return p.Check(check.text.strip(), check.line, condition)
+    return p.Check(check.text.strip(), check.line, condition, _keys(tree.body))
 
 
 class _Reads:
@@ -188,7 +234,8 @@ class _ThreadCompiler:
         self.names = names
         self.starts = starts
         self.source = textwrap.dedent(spec.code)
-        self.lines = self.source.splitlines()
+        self.lines = re.split(r"\r\n|\r|\n", self.source)  # the line breaks Python counts
+        self.texts: dict[int, str] = {}
         self.code: list[p.Instruction] = []
         self.loops: list[_Loop] = []
         self.loop_tests: dict[ast.While, int] = {}  # the pc of each while loop's test
@@ -196,14 +243,12 @@ class _ThreadCompiler:
         self.locals: dict[str, int] = {}
         self.shadowing = dict(spec.shadowing)
         self.max_temps = 0
+        self.accepted: set[tuple] = set()
 
     # -- driver -------------------------------------------------------------
 
     def compile(self) -> p.ThreadProgram:
-        try:
-            tree = ast.parse(self.source)
-        except SyntaxError as exc:
-            raise ScenarioError(f"syntax error: {exc.msg}", line=exc.lineno or 0) from None
+        tree = parse_code(self.source, "exec")
         if not tree.body:
             raise ScenarioError("the thread body is empty")
         preset = dict(self.spec.preset_locals)
@@ -222,7 +267,7 @@ class _ThreadCompiler:
         return p.ThreadProgram(
             name=self.spec.name, daemon=self.spec.daemon, starts_running=True, code=code,
             local_names=tuple(self.locals), initial_locals=tuple(initial),
-            first_line=self.spec.first_line, forever=forever,
+            first_line=self.spec.first_line, forever=forever, accepted=frozenset(self.accepted),
         )
 
     def _forever_loop(self, last: ast.stmt) -> int:
@@ -275,19 +320,30 @@ class _ThreadCompiler:
         self.code.append(cls(line=line, text=self.text(node), action=action, **fields))
         return pc
 
+    def accept(self, *nodes: ast.AST) -> None:
+        """Note nodes as validated: the export may write them (their children are noted apart)."""
+        self.accepted.update(key for node in nodes if (key := node_key(node)) is not None)
+
     def patch(self, pc: int, **fields: Any) -> None:
         self.code[pc] = replace(self.code[pc], **fields)
 
     def text(self, node: ast.AST) -> str:
-        if isinstance(node, (ast.If, ast.While, ast.For, ast.With)):
-            return self.lines[node.lineno - 1].strip()
-        segment = ast.get_source_segment(self.source, node) or self.lines[node.lineno - 1]
-        return " ".join(segment.split())
+        """The statement as written, on one line; once per statement, as each of its steps shows it."""
+        if id(node) not in self.texts:
+            if isinstance(node, (ast.If, ast.While, ast.For, ast.With)):
+                segment = self.lines[node.lineno - 1]
+            else:
+                segment = _segment(self.lines, node) or self.lines[node.lineno - 1]
+            self.texts[id(node)] = " ".join(segment.split())
+        return self.texts[id(node)]
 
     def statement(self, node: ast.AST, build: Callable[[Callable], Final], merge_last: bool = True) -> int:
         """Emit one simple statement: a `Read` per split-off read, then its final step."""
         counting = _Reads()
         *_, effect_accesses = build(self.loader(counting))
+        if counting.count > DEFAULT_BOUNDS.max_statement_reads:
+            raise unsupported(node, f"the statement reads shared objects {counting.count:,} times, more than "
+                              f"the {DEFAULT_BOUNDS.max_statement_reads:,} one statement may: split it")
         merge = merge_last and not effect_accesses
         reads = _Reads(counting.count, merge, self.temp_base)
         cls, fields, effect, accesses = build(self.loader(reads))
@@ -333,7 +389,10 @@ class _ThreadCompiler:
         return reads.inspect(owner, slot, make(prim))
 
     def expr(self, load: Callable, node: ast.expr) -> p.Expr:
-        return compile_expression(node, load)
+        """Compile an expression; compile_expression validates every node under it."""
+        compiled = compile_expression(node, load)
+        self.accepted |= _keys(node)
+        return compiled
 
     # -- statements ---------------------------------------------------------
 
@@ -343,6 +402,7 @@ class _ThreadCompiler:
             if handler is None:
                 raise unsupported(node, f"unsupported statement: {self.text(node)}")
             handler(node)
+            self.accept(node)
 
     def stmt_Assign(self, node: ast.Assign) -> None:
         if len(node.targets) != 1:
@@ -352,7 +412,9 @@ class _ThreadCompiler:
             if not isinstance(target, ast.Name) or target.id not in self.locals:
                 raise unsupported(node, "assign the result of a primitive's method to a local variable")
             call = node.value
+            self.accept(target, call, call.func, call.func.value)
             return self.primitive_call(node, call, call.func.value.id, call.func.attr, self.locals[target.id])
+        self.accept(target)
         if isinstance(target, ast.Name):
             self.statement(node, lambda load: self.set_name(target.id, self.expr(load, node.value)))
         elif isinstance(target, ast.Subscript):
@@ -369,6 +431,7 @@ class _ThreadCompiler:
         if not isinstance(target.value, ast.Name) or target.value.id not in self.names.shared:
             raise unsupported(node, "item assignment is supported on shared lists only")
         name = target.value.id
+        self.accept(target, target.value)
 
         def build(load: Callable) -> Final:
             if old is None:
@@ -392,6 +455,8 @@ class _ThreadCompiler:
 
         target = node.target
         if isinstance(target, ast.Name):
+            self.accept(target)
+
             def build(load: Callable) -> Final:
                 current = load(ast.Name(id=target.id, ctx=ast.Load(), lineno=node.lineno))
                 return self.set_name(target.id, combine(current, self.expr(load, node.value)))
@@ -405,10 +470,12 @@ class _ThreadCompiler:
         call = node.value
         if not isinstance(call, ast.Call):
             raise unsupported(node, f"unsupported statement: {self.text(node)} (an expression on its own does nothing)")
+        self.accept(call, call.func)
         if isinstance(call.func, ast.Name) and call.func.id == "print":
             return self.print_call(node, call)
         if isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name):
             owner, method = call.func.value.id, call.func.attr
+            self.accept(call.func.value)
             if owner in self.names.primitive_slots:
                 return self.primitive_call(node, call, owner, method)
             if owner in self.names.threads:
@@ -420,6 +487,7 @@ class _ThreadCompiler:
     def print_call(self, node: ast.Expr, call: ast.Call) -> None:
         if any(kw.arg != "sep" for kw in call.keywords) or any(isinstance(a, ast.Starred) for a in call.args):
             raise unsupported(node, "print() supports positional arguments and sep= only")
+        self.accept(*call.keywords)
 
         def build(load: Callable) -> Final:
             args = tuple(self.expr(load, arg) for arg in call.args)
@@ -468,6 +536,7 @@ class _ThreadCompiler:
             if keyword.arg not in params or keyword.arg in args:
                 raise unsupported(node, f"unsupported argument {keyword.arg}= in {self.text(node)}")
             args[keyword.arg] = keyword.value
+        self.accept(*call.keywords)
         return args
 
     def can_time_out(self, node: ast.stmt, args: dict[str, ast.expr], kind: str, block: str = "") -> bool:
@@ -494,15 +563,13 @@ class _ThreadCompiler:
         """A blocking flag or a timeout (a number or None), which must be given as a constant."""
         if param not in args:
             return default
-        try:
-            value = ast.literal_eval(args[param])
-        except ValueError:
-            value = ...
+        value = _literal(args[param])
         if param == "timeout":
             if not isinstance(value, (int, float, type(None))) or isinstance(value, bool):
                 raise unsupported(node, "timeout= must be a number or None, as in timeout=1.0")
         elif not isinstance(value, (bool, int)):
             raise unsupported(node, f"{param}= must be True or False here")
+        self.accepted |= _keys(args[param])
         return value
 
     def lock_method(self, node: ast.stmt, prim: p.Primitive, slot: int, method: str, args: dict, result: int) -> None:
@@ -548,8 +615,9 @@ class _ThreadCompiler:
 
     def condition_wait_for(self, node, prim, slot, args, result) -> None:
         predicate = args.get("predicate")
-        if not isinstance(predicate, ast.Lambda) or predicate.args.args or "timeout" in args:
-            raise unsupported(node, f"use {prim.name}.wait_for(lambda: CONDITION), without a timeout")
+        if not isinstance(predicate, ast.Lambda) or _has_parameters(predicate) or "timeout" in args:
+            raise unsupported(node, f"use {prim.name}.wait_for(lambda: CONDITION), without parameters or a timeout")
+        self.accept(predicate)
         start = len(self.code)
 
         def build(load: Callable) -> Final:
@@ -646,6 +714,7 @@ class _ThreadCompiler:
             raise unsupported(node, "only 'for NAME in range(...)' loops are supported")
         if not isinstance(node.target, ast.Name) or node.target.id not in self.locals:
             raise unsupported(node, "the loop variable must be a local name")
+        self.accept(node.target, call, call.func)
         counter = self.next_loop_slot
         self.next_loop_slot += 3
 
@@ -682,6 +751,7 @@ class _ThreadCompiler:
             slot, prim = prim.lock, self.names.primitives[prim.lock]
         elif prim.kind not in LOCK_LIKE:
             raise unsupported(node, f"{prim.name} is a {prim.kind}, which 'with' cannot acquire")
+        self.accept(value)
         return slot, prim.name
 
     def stmt_Assert(self, node: ast.Assert) -> None:
@@ -714,6 +784,35 @@ class _ThreadCompiler:
         for name in node.names:
             if name not in self.names.shared:
                 raise unsupported(node, f"global {name}: {name!r} is not declared under 'shared:'")
+
+
+def _segment(lines: list[str], node: ast.AST) -> str:
+    """The source of `node`, from its lines only: `ast.get_source_segment` splits the whole body each time."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode(errors="replace")
+    head = lines[first].encode()[node.col_offset:].decode(errors="replace")
+    tail = lines[last].encode()[:node.end_col_offset].decode(errors="replace")
+    return "\n".join([head, *lines[first + 1:last], tail])
+
+
+def _has_parameters(function: ast.Lambda) -> bool:
+    """True for a lambda with any parameter: a default or `*` would be code the model never runs."""
+    params = function.args
+    return bool(params.posonlyargs or params.args or params.vararg or params.kwonlyargs or params.kwarg
+                or params.defaults or params.kw_defaults)
+
+
+def _literal(node: ast.expr) -> Any:
+    """A constant such as 1.5, -1, True or None as its value; `...` for anything else."""
+    sign = 1
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        sign, node = (-1 if isinstance(node.op, ast.USub) else 1), node.operand
+        if not (isinstance(node, ast.Constant) and type(node.value) in (int, float)):
+            return ...
+    if not isinstance(node, ast.Constant):
+        return ...
+    return node.value if sign == 1 else -node.value
 
 
 def _loop_own_statements(loop: ast.While | ast.For) -> list[ast.stmt]:

@@ -14,15 +14,65 @@ from typing import Any, Callable
 
 from .errors import ScenarioError
 from .program import Expr
-from .values import ListValue
+from .limits import DEFAULT_BOUNDS
+from .values import ListValue, OutOfModel, bounded, check_widths, too_big
 
 Load = Callable[[ast.expr], Expr]  # given an ast.Name, or an ast.Call of NAME.method()
 
+def _int_bits(value: Any) -> int:
+    return abs(value).bit_length() if isinstance(value, int) else 0
+
+
+def _too_many_bits(what: str) -> OutOfModel:
+    return OutOfModel(f"{what} would have more than {DEFAULT_BOUNDS.max_int_bits:,} bits, "
+                      "more than the model holds (see limits.Bounds)")
+
+
+def _pow(base: Any, exponent: Any) -> Any:
+    """`base ** exponent`, refused before it is computed when the int would be too big."""
+    if isinstance(base, int) and isinstance(exponent, int) and exponent > 0 and abs(base) > 1 \
+            and (_int_bits(base) - 1) * exponent >= DEFAULT_BOUNDS.max_int_bits:
+        raise _too_many_bits(f"{base} ** {exponent}")
+    return bounded(base ** exponent)
+
+
+def _lshift(value: Any, count: Any) -> Any:
+    if isinstance(value, int) and isinstance(count, int) and value and count > DEFAULT_BOUNDS.max_int_bits:
+        raise _too_many_bits(f"{value} << {count}")
+    return bounded(value << count)
+
+
+def _mul(left: Any, right: Any) -> Any:
+    """`left * right`; a repeated str is refused before it is built (a list refuses itself)."""
+    if isinstance(left, int) and isinstance(right, int):
+        if _int_bits(left) + _int_bits(right) - 1 > DEFAULT_BOUNDS.max_int_bits:
+            raise _too_many_bits(f"the product of ints of {_int_bits(left):,} and {_int_bits(right):,} bits")
+    else:
+        text, count = (left, right) if isinstance(left, str) else (right, left)
+        if isinstance(text, str) and isinstance(count, int) and len(text) * count > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"a str of {len(text):,} characters times {count:,}")
+    return bounded(left * right)
+
+
+def _mod(left: Any, right: Any) -> Any:
+    if isinstance(left, str):
+        check_widths(left, "% format")
+    return bounded(left % right)
+
+
+def _checked(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """An operator whose result the model must be able to hold (it grows at most one bit or twice the size)."""
+    def checked(left: Any, right: Any) -> Any:
+        return bounded(op(left, right))
+    checked.__name__ = op.__name__
+    return checked
+
+
 BINARY = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-    ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
-    ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+    ast.Add: _checked(operator.add), ast.Sub: _checked(operator.sub), ast.Mult: _mul,
+    ast.Div: _checked(operator.truediv), ast.FloorDiv: _checked(operator.floordiv), ast.Mod: _mod,
+    ast.Pow: _pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor, ast.LShift: _lshift, ast.RShift: operator.rshift,
 }
 UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos, ast.Not: operator.not_, ast.Invert: operator.invert}
 COMPARE = {
@@ -36,9 +86,21 @@ def _sorted(items: Any) -> ListValue:
     return ListValue(sorted(items))
 
 
+def _str(value: Any) -> str:
+    return bounded(str(value))
+
+
+def _int(*args: Any) -> int:
+    return bounded(int(*args))
+
+
+def _sum(items: Any, start: Any = 0) -> Any:
+    return bounded(sum(items, start))
+
+
 BUILTINS: dict[str, Callable] = {
-    "len": len, "min": min, "max": max, "abs": abs, "str": str, "int": int,
-    "bool": bool, "sum": sum, "sorted": _sorted,
+    "len": len, "min": min, "max": max, "abs": abs, "str": _str, "int": _int,
+    "bool": bool, "sum": _sum, "sorted": _sorted,
 }
 
 
@@ -130,7 +192,7 @@ def _list(node: ast.List, load: Load) -> Expr:
     if any(isinstance(item, ast.Starred) for item in node.elts):
         raise unsupported(node, "unsupported: * inside a list display")
     items = [compile_expression(item, load) for item in node.elts]
-    return lambda loc, st: ListValue(item(loc, st) for item in items)
+    return lambda loc, st: bounded(ListValue(item(loc, st) for item in items))
 
 
 def _subscript(node: ast.Subscript, load: Load) -> Expr:
@@ -168,8 +230,8 @@ def _joinedstr(node: ast.JoinedStr, load: Load) -> Expr:
         return parts[0]
     if len(parts) == 2:  # f"Thread {n}", the common case: no join, no generator
         first, second = parts
-        return lambda loc, st: first(loc, st) + second(loc, st)
-    return lambda loc, st: "".join([part(loc, st) for part in parts])
+        return lambda loc, st: bounded(first(loc, st) + second(loc, st))
+    return lambda loc, st: bounded("".join([part(loc, st) for part in parts]))
 
 
 CONVERSIONS = {-1: lambda v: v, ord("s"): str, ord("r"): repr, ord("a"): ascii}
@@ -180,8 +242,13 @@ def _formattedvalue(node: ast.FormattedValue, load: Load) -> Expr:
     convert = CONVERSIONS[node.conversion]
     spec = compile_expression(node.format_spec, load) if node.format_spec else None
     if spec is None:
-        return lambda loc, st: format(convert(value(loc, st)))
-    return lambda loc, st: format(convert(value(loc, st)), spec(loc, st))
+        return lambda loc, st: bounded(format(convert(value(loc, st))))
+
+    def formatted(loc: tuple, st: Any) -> str:
+        wanted = spec(loc, st)
+        check_widths(wanted, "format spec")
+        return bounded(format(convert(value(loc, st)), wanted))
+    return formatted
 
 
 _HANDLERS = {

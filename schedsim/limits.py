@@ -53,5 +53,47 @@ class Bounds:
     # graph; the report says the search is incomplete.
     max_liveness_edges: int = 50_000_000
 
+    # -- what a scenario file may ask for: more is refused, one error line, exit 2 --
+    # Bytes of a scenario file; a device, a pipe or anything not a regular file is refused.
+    max_file_bytes: int = 1_000_000
+    # Nesting of YAML collections (a list in a list ...), refused before it is built.
+    max_yaml_depth: int = 100
+    # YAML values with every alias expanded: a few lines of aliases can stand for
+    # gigabytes ("billion laughs"). Counted on the parser's events, before building.
+    max_yaml_nodes: int = 100_000
+    # Threads of a scenario, counting each copy a `count:` makes.
+    max_threads: int = 1_000
+    # Nesting of a body's or a check's syntax (an expression inside an expression,
+    # a block inside a block); deeper code would exhaust Python's own stack.
+    max_syntax_depth: int = 100
+    # Shared reads of one statement, each a step of its own that keeps its value in a
+    # temp until the statement ends (print(x, x, ..., x)).
+    max_statement_reads: int = 1_000
+
+    # -- what one step may create: more ends the run with status "error" ----------
+    # Bits of an int (2 ** 10**9 would take minutes; 10,000 bits print in about
+    # 3,000 digits, under Python's own 4,300-digit limit for str(int)).
+    max_int_bits: int = 10_000
+    # Size of any value: a str counts its characters, an int its bytes, a list
+    # 1 + the size of each item (a list held twice counts twice), anything else 1.
+    # It bounds memory and the length of what printing the value writes.
+    max_value_size: int = 1_000_000
+    # Lists inside lists; deeper would exhaust Python's stack when printed or compared.
+    max_list_depth: int = 100
+    # Rounds of `for` loops one step may run through without a step of their own
+    # (for i in range(10**18): for j in range(0): ...).
+    max_silent_rounds: int = 10_000
+
+    # -- command-line numbers: a larger one is refused, one error line, exit 2 ---------
+    # --runs, --max-steps, --max-states, --pct-steps, --top, --max-race-states: no run
+    # gets this far, and some of them size a list or a power (--runs 10**20 did).
+    max_option_value: int = 1_000_000_000
+    # --depth of PCT: its bound on a run's chance is 1 / (n k^(d-1)).
+    max_pct_depth: int = 100
+    # --jobs: worker processes.
+    max_jobs: int = 256
+    # --seed: a seed of random.Random, shown in replay commands.
+    max_seed: int = 2**64 - 1
+
 
 DEFAULT_BOUNDS = Bounds()

@@ -231,6 +231,7 @@ class Check:
     text: str
     line: int
     condition: Expr
+    accepted: frozenset = field(default=frozenset(), compare=False, repr=False)  # see ThreadProgram
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,9 @@ class ThreadProgram:
     first_line: int
     forever: int = -1               # pc of the test of the `while True:` that ends the body and that no
                                     # `break` leaves: the thread is meant to run forever; -1 for none
+    # The `compiler.node_key` of every syntax node the compiler validated: the export
+    # re-emits these and nothing else of the body (a part the model ignores never runs).
+    accepted: frozenset = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

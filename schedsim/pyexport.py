@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from . import program as p
-from .compiler import QUERIES, SIGNATURES
+from .compiler import QUERIES, SIGNATURES, node_key, parse_code
 from .errors import ScenarioError
 from .scenario import Scenario, ThreadSpec
 from .values import ListValue
@@ -118,18 +118,44 @@ class Export:
 def export_python(scenario: Scenario, program: p.Program, *, steps: bool = False, jitter: bool = False,
                   limits: Limits = Limits()) -> Export:
     """The scenario as Python source: plain (runs on its own) or steps (for the controlled replay)."""
-    context = _Context(scenario, program, steps, jitter)
-    bodies = [context.body(spec, tree, program.threads[tid]) for tid, spec, tree in context.templates()]
-    runtime, main = ("", "") if steps else context.runtime(limits)
-    _check_builtins(context, runtime + main)
-    parts = [context.header(), context.globals_(), *bodies, context.checks(), runtime, context.threads(), main]
+    try:
+        context = _Context(scenario, program, steps, jitter)
+        bodies = [context.body(spec, tree, program.threads[tid]) for tid, spec, tree in context.templates()]
+        runtime, main = ("", "") if steps else context.runtime(limits)
+        _check_builtins(context, runtime + main)
+        parts = [context.header(), context.globals_(), *bodies, context.checks(), runtime, context.threads(), main]
+    except ExportError as exc:  # literal() and identifier() know no file: name it (M4)
+        raise ExportError(exc.message, exc.file or scenario.file, exc.thread, exc.line) from None
     source = "\n".join(part for part in parts if part)
     compile(source, "<export>", "exec")  # a bug here must fail now, not in a child process
     return Export(source, dict(context.roles), program.shared_names)
 
 
 def _unparse(node: ast.AST) -> str:
-    return ast.unparse(ast.fix_missing_locations(node))
+    """Source for `node`; a copy gets the places `ast.unparse` needs, so the tree keeps none it did not have."""
+    return ast.unparse(ast.fix_missing_locations(copy.deepcopy(node)))
+
+
+# What the export builds itself, with no place in the source: its own names,
+# constants and glue (turn(pc), own(...), `if not test: break`), and the
+# operators and contexts that the source's nodes hold without a place.
+_EXPORT_BUILT = (ast.Name, ast.Constant, ast.Call, ast.Attribute, ast.Assign, ast.Expr, ast.If, ast.Break,
+                 ast.UnaryOp, ast.BinOp, ast.Subscript, ast.keyword, ast.Tuple, ast.Assert, ast.arguments,
+                 ast.expr_context, ast.operator, ast.unaryop, ast.boolop, ast.cmpop)
+
+
+def _stranger(tree: ast.AST, accepted: frozenset) -> ast.AST | None:
+    """The first node of `tree` that comes from the source but that the compiler did not validate.
+
+    The body is parsed again here, so a node of the source is known by its
+    place (`node_key`). A part the model ignores, such as a lambda's
+    default, is code the model never runs: it must never reach the export.
+    """
+    for node in ast.walk(tree):
+        key = node_key(node)
+        if key is None and not isinstance(node, _EXPORT_BUILT) or key is not None and key not in accepted:
+            return node
+    return None
 
 
 def _name(identifier: str) -> ast.Name:
@@ -292,7 +318,7 @@ class _Context:
         params = ", ".join(self.program.shared_names)
         lines = ["# Checks: (text, function of the shared variables)"]
         for role, checks in (("FINAL_CHECKS", self.program.final_checks), ("ALWAYS_CHECKS", self.program.always_checks)):
-            items = "".join(f"\n    ({check.text!r}, lambda {params}: {_check_source(check)}),"
+            items = "".join(f"\n    ({check.text!r}, lambda {params}: {_check_source(check, self.error)}),"
                             for check in checks)
             lines.append(f"{self.roles[role]} = ({items}\n)" if items else f"{self.roles[role]} = ()")
         return "\n" + "\n".join(lines) + "\n"
@@ -325,12 +351,18 @@ def _base_name(spec: ThreadSpec) -> str:
 
 
 def _parse_body(spec: ThreadSpec) -> ast.Module:
-    return ast.parse(textwrap.dedent(spec.code))
+    """The body's tree, parsed again exactly as the compiler parsed it (so node places match)."""
+    return parse_code(textwrap.dedent(spec.code), "exec")
 
 
-def _check_source(check: p.Check) -> str:
-    """A check's expression, re-emitted from its syntax tree."""
-    return _unparse(ast.parse(check.text, mode="eval").body)
+def _check_source(check: p.Check, error: Callable[..., ExportError]) -> str:
+    """A check's expression, re-emitted from its syntax tree, which the compiler validated."""
+    tree = parse_code(check.text, "eval").body
+    stranger = _stranger(tree, check.accepted)
+    if stranger is not None:
+        raise error(f"cannot export {ast.unparse(stranger)!r} of check {check.text!r}: "
+                    "the model did not validate it", line=check.line)
+    return _unparse(tree)
 
 
 def _check_builtins(context: _Context, runtime: str) -> None:
@@ -369,6 +401,7 @@ class _Walker:
         self.context, self.spec, self.code = context, spec, thread.code
         self.steps, self.roles = context.steps, context.roles
         self.shared = context.shared - {name for name, _ in spec.preset_locals} - {name for name, _ in spec.shadowing}
+        self.accepted = thread.accepted
         self.pc = 0
         self.depth = 1
         self.lines: list[str] = []
@@ -381,6 +414,13 @@ class _Walker:
 
     def error(self, node: ast.AST, message: str) -> ExportError:
         return self.context.error(message, self.spec.name, self.spec.first_line + getattr(node, "lineno", 1) - 1)
+
+    def unparse(self, node: ast.AST) -> str:
+        """Source for `node`, refused unless every part of it is validated (see `_vetted`)."""
+        stranger = _stranger(node, self.accepted)
+        if stranger is not None:
+            raise self.error(stranger, f"cannot export {ast.unparse(stranger)!r}: the model did not validate it")
+        return _unparse(node)
 
     # -- writing ---------------------------------------------------------------
 
@@ -452,7 +492,7 @@ class _Walker:
             temp = self.context.temp(index)
             if self.steps:
                 self.turn(pc)
-                self.write(_unparse(_assign(_store(temp), load if query else self.owned(load))))
+                self.write(self.unparse(_assign(_store(temp), load if query else self.owned(load))))
             swaps[id(load)] = _name(temp)
         return [_Swap(swaps).visit(part) for part in parts]
 
@@ -461,10 +501,10 @@ class _Walker:
         pc = self.expect(node, kind)
         if self.steps:
             self.turn(pc)
-            self.write(_unparse(build()))
+            self.write(self.unparse(build()))
             return
         self.pause()
-        self.write(_unparse(node))
+        self.write(self.unparse(node))
         if writes and self.context.always:
             self.write(f"{self.roles['check_always']}()")
 
@@ -539,7 +579,7 @@ class _Walker:
         later = [self.expect(node, kind) for kind in kinds[1:]]
         if not self.steps:
             self.pause()
-            self.write(_unparse(node))
+            self.write(self.unparse(node))
             return
         if later and self.code[later[-1]].timeout:
             raise self.error(node, f"the controlled replay cannot mirror {owner}.{method}() with a timeout")
@@ -547,7 +587,7 @@ class _Walker:
         gated = method in real.gated
         if later:  # the thread is inside the real call until the model's second step may run
             self.write(f"{self.roles['waking' if gated else 'enter']}({later[0]})")
-        self.write(_unparse(_with_call(node, self.real_call(call, parts, method, self.code[first]))))
+        self.write(self.unparse(_with_call(node, self.real_call(call, parts, method, self.code[first]))))
         if later and not gated:
             self.turn(later[0])
 
@@ -571,19 +611,19 @@ class _Walker:
             for kind in ("Test", "PrimOp", "PrimOp", "Jump"):
                 self.expect(node, kind)
             self.pause()
-            self.write(_unparse(node))
+            self.write(self.unparse(node))
             return
         self.write("while True:")
         self.depth += 1
         (holds,) = self.reads(node, [predicate.body], merge=True)
         self.turn(self.expect(node, "Test"))
         if isinstance(node, ast.Assign):
-            self.write(_unparse(_assign(copy.deepcopy(node.targets[0]), holds)))
+            self.write(self.unparse(_assign(copy.deepcopy(node.targets[0]), holds)))
             holds = _name(node.targets[0].id)
-        self.write(_unparse(ast.If(holds, [ast.Break()], [])))
+        self.write(self.unparse(ast.If(holds, [ast.Break()], [])))
         self.turn(self.expect(node, "PrimOp"))
         self.write(f"{self.roles['waking']}({self.expect(node, 'PrimOp')})")
-        self.write(f"{call.func.value.id}.wait()")
+        self.write(self.unparse(_method_call(call.func.value, "wait")))
         self.depth -= 1
         self.expect(node, "Jump")
 
@@ -594,7 +634,7 @@ class _Walker:
             self.turn(pc)
         else:
             self.pause()
-        self.write(f"{word} {_unparse(test if self.steps else node.test)}:")
+        self.write(f"{word} {self.unparse(test if self.steps else node.test)}:")
         self.indented(node.body)
         if not node.orelse:
             return
@@ -611,14 +651,14 @@ class _Walker:
             self.depth += 1
             (test,) = self.reads(node, [node.test], merge=True)
             self.turn(self.expect(node, "Test"))
-            self.write(_unparse(ast.If(ast.UnaryOp(ast.Not(), test), [ast.Break()], [])))
+            self.write(self.unparse(ast.If(ast.UnaryOp(ast.Not(), test), [ast.Break()], [])))
             self.block(node.body)
             self.depth -= 1
         else:
             self.reads(node, [node.test], merge=True)
             self.expect(node, "Test")
             self.pause()
-            self.write(f"while {_unparse(node.test)}:")
+            self.write(f"while {self.unparse(node.test)}:")
             self.indented(node.body)
             if self.context.jitter:
                 self.depth += 1
@@ -632,27 +672,27 @@ class _Walker:
         self.expect(node, "ForIter")
         self.pause()
         numbers = ast.Call(_name("range"), args, []) if self.steps else node.iter
-        self.write(f"for {node.target.id} in {_unparse(numbers)}:")
+        self.write(f"for {self.unparse(node.target)} in {self.unparse(numbers)}:")
         self.indented(node.body)
         self.expect(node, "Jump")
 
     def stmt_With(self, node: ast.With) -> None:
-        names = [item.context_expr.id for item in node.items]
-        acquires = [self.expect(node, "Acquire") for _ in names]
+        locks = [item.context_expr for item in node.items]
+        acquires = [self.expect(node, "Acquire") for _ in locks]
         if self.steps:
-            for pc, name in zip(acquires, names):
+            for pc, lock in zip(acquires, locks):
                 self.turn(pc)
-                self.write(f"{name}.acquire()")
+                self.write(self.unparse(_method_call(lock, "acquire")))
             self.block(node.body)
         else:
             self.pause()
-            self.write(f"with {', '.join(names)}:")
+            self.write(f"with {', '.join(self.unparse(lock) for lock in locks)}:")
             self.indented(node.body)
-        for name in reversed(names):
+        for lock in reversed(locks):
             pc = self.expect(node, "Release")
             if self.steps:
                 self.turn(pc)
-                self.write(f"{name}.release()")
+                self.write(self.unparse(_method_call(lock, "release")))
 
     def stmt_Assert(self, node: ast.Assert) -> None:
         parts = self.reads(node, [node.test] + ([node.msg] if node.msg else []), merge=True)
@@ -673,6 +713,11 @@ def _method(call: ast.expr) -> tuple[str | None, str | None]:
             and isinstance(call.func.value, ast.Name)):
         return call.func.value.id, call.func.attr
     return None, None
+
+
+def _method_call(owner: ast.expr, method: str) -> ast.Expr:
+    """The statement `owner.method()`."""
+    return ast.Expr(ast.Call(ast.Attribute(owner, method, ast.Load()), [], []))
 
 
 def _item(target: ast.Subscript, index: ast.expr) -> ast.Subscript:

@@ -314,7 +314,22 @@ def emit(out, record):
     out.flush()
 
 
+# Address space of this child. The model refuses a value too big to hold before
+# computing it; a real run computes it, so 'a' * 10**10 must be a MemoryError
+# here, not the machine's memory. Thread stacks count too: MAX_STUCK of them fit.
+MEMORY_CAP = 4 << 30
+
+
+def cap_memory():
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (MEMORY_CAP, MEMORY_CAP))
+    except (ImportError, ValueError, OSError):  # not on this platform, or a lower hard limit already
+        pass
+
+
 def main():
+    cap_memory()
     job = json.load(sys.stdin)
     out = sys.stdout
     sys.stdout = open(os.devnull, "w")  # what the programs print goes nowhere; they keep it themselves

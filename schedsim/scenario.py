@@ -8,6 +8,8 @@ nodes so that every later error can name the line of the file it comes from.
 from __future__ import annotations
 
 import keyword
+import re
+import stat
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +18,17 @@ from typing import Any
 import yaml
 
 from .errors import ScenarioError
+from .limits import DEFAULT_BOUNDS
 from .values import from_yaml
 
 # The built-ins that thread bodies can call, and that the exported program
 # calls: a scenario name equal to one would hide it in real Python.
 HIDDEN_BUILTINS = frozenset({"print", "range", "len", "min", "max", "abs", "str", "int", "bool", "sum", "sorted"})
+
+# libyaml where it is installed: the same safe constructors, a parser in C that is
+# fast on big files. Either parser turns text into events without recursion.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 TOP_LEVEL_KEYS = (
     "name", "description", "shared", "locks", "rlocks", "semaphores", "bounded_semaphores",
@@ -82,20 +90,36 @@ class Scenario:
 def load(path: str | Path) -> Scenario:
     """Read and validate a scenario file: YAML, or a Python module when its name ends in .py."""
     path = Path(path)
+    text = read_text(path)
     if path.suffix == ".py":
-        from .frontends.python import load_python  # the frontend builds on this module's types
-        return load_python(path)
+        from .frontends.python import parse_python  # the frontend builds on this module's types
+        return parse_python(text, str(path))
+    return parse(text, str(path))
+
+
+def read_text(path: Path) -> str:
+    """A scenario file's text: a regular file of at most `Bounds.max_file_bytes` of UTF-8."""
+    limit = DEFAULT_BOUNDS.max_file_bytes
     try:
-        text = path.read_text(encoding="utf-8")
+        if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or /dev/zero would never end
+            raise ScenarioError("not a regular file: give a scenario file, not a device, pipe or folder",
+                                file=str(path))
+        with path.open("rb") as stream:
+            data = stream.read(limit + 1)
     except OSError as exc:
         raise ScenarioError(f"cannot read the file: {exc.strerror}", file=str(path)) from None
+    if len(data) > limit:
+        raise ScenarioError(f"the file is larger than {limit:,} bytes, the most a scenario may be", file=str(path))
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"the file is not UTF-8 text (byte {exc.start})", file=str(path)) from None
-    return parse(text, str(path))
 
 
 def parse(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text; `file` names it in error messages."""
+    if len(text) > DEFAULT_BOUNDS.max_file_bytes:
+        raise ScenarioError(f"the scenario is longer than {DEFAULT_BOUNDS.max_file_bytes:,} characters", file=file)
     root = _compose(text, file)
     reader = _Reader(file)
     if not isinstance(root, yaml.MappingNode):
@@ -127,12 +151,61 @@ def parse(text: str, file: str = "<scenario>") -> Scenario:
 
 def _compose(text: str, file: str) -> yaml.Node | None:
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        _check_yaml_size(text, file)
+        return yaml.compose(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 1 if mark is not None else 0
-        raise ScenarioError(f"invalid YAML: {problem}", file=file, line=line) from None
+        raise ScenarioError(f"invalid YAML: {_one_line(exc)}", file=file, line=line) from None
+
+
+def _one_line(exc: yaml.YAMLError) -> str:
+    """What PyYAML found wrong, without the excerpt of the file its message carries."""
+    text = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc)
+    return " ".join(str(text).split())
+
+
+def _check_yaml_size(text: str, file: str) -> None:
+    """Refuse deep nesting and alias bombs from the parser's events, before any node is built.
+
+    An alias counts as big as what it stands for, so `Bounds.max_yaml_nodes`
+    bounds the values with every alias expanded, and twice
+    `Bounds.max_file_bytes` their characters (a long text used by a thousand
+    aliases); an alias inside its own anchor would expand forever.
+    """
+    bounds = DEFAULT_BOUNDS
+    open_sizes: list[list] = [[None, 0, 0]]  # [anchor, values, characters] of each open collection, expanded
+    anchored: dict[str, tuple[int, int]] = {}
+    for event in yaml.parse(text, Loader=SAFE_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            if len(open_sizes) > bounds.max_yaml_depth:
+                raise _yaml_limit(event, f"YAML nested more than {bounds.max_yaml_depth} deep", file)
+            open_sizes.append([event.anchor, 1, 0])
+            continue
+        if isinstance(event, yaml.CollectionEndEvent):
+            anchor, values, chars = open_sizes.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            if any(item[0] == event.anchor for item in open_sizes):
+                raise _yaml_limit(event, f"the alias *{event.anchor} is inside its own anchor: it never ends", file)
+            anchor, (values, chars) = None, anchored.get(event.anchor, (1, 0))
+        elif isinstance(event, yaml.ScalarEvent):
+            anchor, values, chars = event.anchor, 1, len(event.value)
+        else:
+            continue
+        if anchor is not None:
+            anchored[anchor] = (values, chars)
+        parent = open_sizes[-1]
+        parent[1] += values
+        parent[2] += chars
+        if parent[1] > bounds.max_yaml_nodes:
+            raise _yaml_limit(event, f"more than {bounds.max_yaml_nodes:,} YAML values once aliases are expanded", file)
+        if parent[2] > 2 * bounds.max_file_bytes:
+            raise _yaml_limit(event, f"more than {2 * bounds.max_file_bytes:,} characters of YAML text once "
+                              "aliases are expanded", file)
+
+
+def _yaml_limit(event: yaml.Event, message: str, file: str) -> ScenarioError:
+    return ScenarioError(message, file=file, line=event.start_mark.line + 1)
 
 
 class _Reader:
@@ -147,11 +220,24 @@ class _Reader:
     def value(self, node: yaml.Node) -> Any:
         loader = yaml.SafeLoader("")
         try:
-            return loader.construct_document(node)
+            value = loader.construct_document(node)
         except yaml.YAMLError as exc:
-            raise self.error(node, f"invalid YAML value: {exc}") from None
+            raise self.error(node, f"invalid YAML value: {_one_line(exc)}") from None
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError):  # PyYAML's own: !!int abc
+            shown = node.value if isinstance(node, yaml.ScalarNode) else "this value"
+            raise self.error(node, f"invalid YAML value: {shown!r} is not a valid {node.tag.rsplit(':', 1)[-1]}") from None
         finally:
             loader.dispose()
+        self.refuse_surrogates(node, value)
+        return value
+
+    def refuse_surrogates(self, node: yaml.Node, value: Any) -> None:
+        """A lone surrogate ("\\ud800") cannot be printed or written as UTF-8: refuse it here."""
+        for text in _texts(value):
+            found = SURROGATE.search(text)
+            if found:
+                raise self.error(node, f"the text has a lone surrogate {found.group()!r}, which no file or "
+                                 "terminal can hold: write the character itself")
 
     def mapping(self, node: yaml.Node, what: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
@@ -205,6 +291,19 @@ class _Reader:
         return name
 
 
+def _texts(value: Any):
+    """Every string in a constructed YAML value (nesting is bounded by `Bounds.max_yaml_depth`)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _texts(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(key)
+            yield from _texts(item)
+
+
 def _shared(reader: _Reader, top: dict) -> tuple[tuple[str, Any], ...]:
     if "shared" not in top:
         return ()
@@ -213,7 +312,7 @@ def _shared(reader: _Reader, top: dict) -> tuple[tuple[str, Any], ...]:
         reader.identifier(key_node, "a shared variable")
         try:
             result.append((name, from_yaml(reader.value(value_node))))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:  # ValueError: values.OutOfModel
             raise reader.error(value_node, f"shared variable {name!r}: {exc}") from None
     return tuple(result)
 
@@ -225,6 +324,9 @@ def _threads(reader: _Reader, top: dict) -> tuple[ThreadSpec, ...]:
     for name, (key_node, body) in reader.mapping(top["threads"][1], "'threads'").items():
         reader.identifier(key_node, "a thread name")
         threads.extend(_thread(reader, name, body))
+        if len(threads) > DEFAULT_BOUNDS.max_threads:
+            raise reader.error(key_node, f"more than {DEFAULT_BOUNDS.max_threads:,} threads, "
+                               "the most a scenario may have", name)
     if not threads:
         raise reader.error(top["threads"][1], "'threads' is empty: a scenario needs at least one thread")
     if all(thread.daemon for thread in threads):
@@ -258,6 +360,8 @@ def _thread(reader: _Reader, name: str, body: yaml.Node) -> list[ThreadSpec]:
     count = reader.scalar(options, "count", 1)
     if not isinstance(count, int) or isinstance(count, bool) or count < 1:
         raise reader.error(options["count"][1], "'count' must be a whole number of at least 1", name)
+    if count > DEFAULT_BOUNDS.max_threads:
+        raise reader.error(options["count"][1], f"'count' may be at most {DEFAULT_BOUNDS.max_threads:,}", name)
     return [
         ThreadSpec(f"{name}{index}", code, first_line, daemon, (("index", index),) + preset)
         for index in range(count)

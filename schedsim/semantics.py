@@ -22,7 +22,9 @@ import threading
 from typing import Any, Callable, NamedTuple
 
 from . import program as p
+from .limits import DEFAULT_BOUNDS
 from .program import DONE, NEW, UNSET, Program
+from .values import OutOfModel, too_big
 
 
 class State(NamedTuple):
@@ -293,8 +295,13 @@ def _owner(prim_state: Any) -> int | None:
 def _settle(thread: p.ThreadProgram, pc: int, loc: tuple) -> tuple[int, tuple]:
     """Run the silent `for` bookkeeping until the thread stands at a real step."""
     code = thread.code
+    rounds = 0
     while pc >= 0 and code[pc].silent:
         instr = code[pc]
+        rounds += 1
+        if rounds > DEFAULT_BOUNDS.max_silent_rounds:
+            raise OutOfModel(f"for loops ran {DEFAULT_BOUNDS.max_silent_rounds:,} rounds without a step of their "
+                             "own (a loop over an empty range, nested in a long one): more than the model follows")
         if isinstance(instr, p.ForInit):
             numbers = range(instr.start(loc, None), instr.stop(loc, None), instr.step(loc, None))
             loc = _cleared(loc, instr.clear)
@@ -372,7 +379,13 @@ def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple)
     sep = " " if instr.sep is None else instr.sep(loc, state)
     if not isinstance(sep, str):
         raise TypeError(f"sep must be None or a string, not {type(sep).__name__}")
-    line = sep.join([str(arg(loc, state)) for arg in instr.args])
+    parts, length = [], 0
+    for arg in instr.args:  # the line is refused before it is built: 1,000 long arguments would be gigabytes
+        parts.append(str(arg(loc, state)))
+        length += len(parts[-1]) + len(sep)
+        if length > DEFAULT_BOUNDS.max_value_size:
+            raise too_big("the printed line")
+    line = sep.join(parts)
     return instr.next, _cleared(loc, instr.clear), state.shared, state.prims, state.output + (line,), state.threads
 
 

@@ -8,9 +8,21 @@ variable (`xs[i] = v`, `xs.append(v)`), which is one step.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from .program import Unset
+from .limits import DEFAULT_BOUNDS
+
+NAN = math.nan  # every NaN a step makes is this one object, so equal runs give equal states
+
+
+class OutOfModel(ValueError):
+    """A value the model does not hold: over a bound of `limits.Bounds`, or complex.
+
+    A step that would create one raises this instead, before it spends the
+    time and memory, and the run ends with status "error".
+    """
 
 
 class ListValue(tuple):
@@ -28,10 +40,12 @@ class ListValue(tuple):
             raise TypeError(
                 f'can only concatenate list (not "{type(other).__name__}") to list'
             )
-        return ListValue(tuple.__add__(self, other))
+        return bounded(ListValue(tuple.__add__(self, other)))
 
     def __mul__(self, count: Any) -> "ListValue":
-        return ListValue(tuple.__mul__(self, count))
+        if isinstance(count, int) and count > 1 and size(self) * count > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"a list of size {size(self):,} times {count:,}")
+        return bounded(ListValue(tuple.__mul__(self, count)))
 
     __rmul__ = __mul__
 
@@ -58,10 +72,10 @@ class ListValue(tuple):
             items[index] = value
         except IndexError:
             raise IndexError("list assignment index out of range") from None
-        return ListValue(items)
+        return bounded(ListValue(items))
 
     def appended(self, value: Any) -> "ListValue":
-        return ListValue(tuple.__add__(self, (value,)))
+        return bounded(ListValue(tuple.__add__(self, (value,))))
 
 
 SCALARS = (int, float, str, bool, type(None))
@@ -74,7 +88,7 @@ def from_yaml(value: Any) -> Any:
     if isinstance(value, SCALARS):
         return value
     if isinstance(value, list):
-        return ListValue(from_yaml(item) for item in value)
+        return bounded(ListValue(from_yaml(item) for item in value))  # aliases can make a list of huge strs
     raise TypeError(f"unsupported value {value!r}: use int, float, bool, str, None or a list")
 
 
@@ -105,8 +119,19 @@ def exact_key(value: Any) -> Any:
     if isinstance(value, tuple):
         if EXACT_TYPES.issuperset(map(type, value)):
             return (kind, value)
-        return (kind, tuple([item if type(item) in EXACT_TYPES else exact_key(item) for item in value]))
+        return _tuple_key(value, {})
     return (kind, value)
+
+
+def _tuple_key(value: tuple, memo: dict[int, Any]) -> tuple:
+    """`exact_key` of a container, each inner container keyed once however often it is held
+    (`a = [a, a]` holds one list twice: walked naively, its key doubles in work with every round)."""
+    known = memo.get(id(value))
+    if known is None:
+        known = memo[id(value)] = (type(value), tuple([
+            item if type(item) in EXACT_TYPES else _tuple_key(item, memo) if isinstance(item, tuple)
+            else exact_key(item) for item in value]))
+    return known
 
 
 _TRUE_KEY, _FALSE_KEY = (bool, True), (bool, False)
@@ -131,6 +156,74 @@ class Exact(tuple):
 def all_exact(values: tuple) -> bool:
     """True when `==` on these values is already type-exact (see EXACT_TYPES)."""
     return EXACT_TYPES.issuperset(map(type, values))
+
+
+def too_big(what: str) -> OutOfModel:
+    return OutOfModel(f"{what} is larger than the model holds (size at most "
+                      f"{DEFAULT_BOUNDS.max_value_size:,}; see limits.Bounds)")
+
+
+def bounded(value: Any) -> Any:
+    """`value` if the model can hold it (a NaN becomes `NAN`); else OutOfModel."""
+    kind = type(value)
+    if kind is int:
+        if value.bit_length() > DEFAULT_BOUNDS.max_int_bits:
+            raise OutOfModel(f"an int of {value.bit_length():,} bits is larger than the model holds "
+                             f"(at most {DEFAULT_BOUNDS.max_int_bits:,} bits)")
+    elif kind is float:
+        return NAN if value != value else value
+    elif kind is str:
+        if len(value) > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"a str of {len(value):,} characters")
+    elif kind is ListValue:
+        size(value)
+    elif kind is complex:
+        raise OutOfModel(f"the result {value!r} is a complex number, which the model does not hold")
+    return value
+
+
+def size(value: Any) -> int:
+    """A value's size as `limits.Bounds.max_value_size` counts it; OutOfModel past the bounds."""
+    kind = type(value)
+    if kind is str:
+        return len(value) + 1
+    if kind is int:
+        return 1 + value.bit_length() // 8
+    if kind is not ListValue:
+        return 1
+    total, height = _list_size(value, {})
+    if height > DEFAULT_BOUNDS.max_list_depth:
+        raise OutOfModel(f"lists nested more than {DEFAULT_BOUNDS.max_list_depth} deep are deeper than the model holds")
+    return total
+
+
+def _list_size(items: ListValue, seen: dict[int, tuple[int, int]]) -> tuple[int, int]:
+    """(size, nesting) of a list; a list held many times is counted each time but walked once."""
+    total, height = 1 + len(items), 1
+    for item in items:
+        kind = type(item)
+        if kind is ListValue:
+            if id(item) not in seen:
+                seen[id(item)] = _list_size(item, seen)
+            inner, inner_height = seen[id(item)]
+            total, height = total + inner - 1, max(height, inner_height + 1)
+        elif kind is str:
+            total += len(item)
+        elif kind is int:
+            total += item.bit_length() // 8
+        if total > DEFAULT_BOUNDS.max_value_size:
+            raise too_big("a list")
+    return total, height
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def check_widths(spec: str, what: str) -> None:
+    """Refuse a format spec (or % format) whose width or precision asks for a huge string."""
+    for digits in _NUMBER.findall(spec):
+        if len(digits) > 7 or int(digits) > DEFAULT_BOUNDS.max_value_size:
+            raise too_big(f"the {what} {spec[:40]!r} asks for a string that")
 
 
 def to_json(value: Any) -> Any:

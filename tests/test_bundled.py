@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from fractions import Fraction
 from functools import lru_cache
-from itertools import permutations, product
+from itertools import permutations
 from math import comb
 from pathlib import Path
 

@@ -10,7 +10,8 @@ import pytest
 
 from conftest import invoke, write_scenario
 
-# Writes a NaN, an infinity and a complex number: none of them is JSON.
+# Writes a NaN and an infinity: neither is JSON. (A complex result ends the run
+# with an error: the model holds no complex numbers, see test_hostile.)
 ODD_VALUES = """
     shared: {x: 0, y: 0, z: 0}
     threads:
@@ -18,7 +19,7 @@ ODD_VALUES = """
         x = 1e999 - 1e999
         y = -1e999
       B: |
-        z = (-1) ** 0.5
+        z = 0.5
 """
 
 DEADLOCK = """
@@ -56,14 +57,14 @@ def json_commands(path: str) -> list[list[str]]:
 
 @pytest.mark.parametrize("command", range(len(json_commands(""))))
 def test_every_json_output_is_strict_json_with_odd_values_as_the_strings_python_prints(tmp_path, command):
-    """NaN is "nan", minus infinity "-inf", a complex number "(6.123233995736766e-17+1j)"."""
+    """NaN is "nan" and minus infinity "-inf" in every --json output."""
     args = json_commands(write_scenario(tmp_path, ODD_VALUES))[command]
     result = invoke(*args)
     assert result.exit_code in (0, 1), result.stderr
     data = strict_loads(result.stdout)
     text = json.dumps(data)
     if args[0] in ("explore", "replay", "sample", "run"):
-        assert '"nan"' in text and '"-inf"' in text and "j)" in text
+        assert '"nan"' in text and '"-inf"' in text
 
 
 def test_text_reports_print_odd_values_as_python_does(tmp_path):
@@ -103,10 +104,11 @@ def test_a_schedule_with_a_missing_name_is_bad_input(tmp_path, schedule, words):
 def test_a_directory_or_a_missing_file_is_one_line_and_exit_2(tmp_path, command):
     """Not click's usage screen: the loader's one line, naming the file."""
     extra = {"export": ["--python"], "graph": ["-o", str(tmp_path / "g.dot")]}.get(command, [])
-    for path, why in ((str(tmp_path), "Is a directory"), (str(tmp_path / "none.yaml"), "No such file")):
+    for path, why in ((str(tmp_path), "not a regular file: give a scenario file, not a device, pipe or folder"),
+                      (str(tmp_path / "none.yaml"), "cannot read the file: No such file")):
         result = invoke(command, path, *extra)
         assert result.exit_code == 2
-        assert result.stderr.startswith(f"schedsim: {path}: cannot read the file: {why}")
+        assert result.stderr.startswith(f"schedsim: {path}: {why}")
         assert len(result.stderr.splitlines()) == 1
 
 

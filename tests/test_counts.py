@@ -1,7 +1,6 @@
 """Exact interleaving counts and probabilities, worked out by hand."""
 from fractions import Fraction
 
-import pytest
 
 from conftest import COUNTER_YAML, SPIN_YAML, assert_outcomes, explored, outcome_rows
 

@@ -36,12 +36,13 @@ threads:
     while not flag:
         pass
 """
-# Each step computes a big power: a long schedule takes minutes to replay.
+# Each step writes out a big power (within the model's 10,000-bit ints): a long schedule takes
+# minutes to replay.
 HEAVY = """\
 threads:
   A: |
     while True:
-        a = 7 ** 300000
+        a = str(7 ** 3500) + str(9 ** 3000)
 """
 SMALL = """\
 shared: {x: 0}
@@ -67,7 +68,7 @@ def commands(directory: Path) -> dict[str, list[str]]:
         "sample, exploring": ["sample", files["big"], "--max-states", many, "--runs", "5"],
         "sample, running": ["sample", files["small"], "--runs", many, "--json"],
         "run": ["run", files["spin"], "--max-steps", many, "--json"],
-        "replay": ["replay", files["heavy"], "--schedule", ",".join(["A"] * 20_000), "--json"],
+        "replay": ["replay", files["heavy"], "--schedule", ",".join(["A"] * 60_000), "--json"],
         "graph": ["graph", files["big"], "-o", str(directory / "graph.json"), "--max-states", many],
         "crosscheck": ["crosscheck", files["big"], "--max-states", many],
     }
@@ -138,8 +139,8 @@ def test_run_and_replay_show_the_steps_done(interrupted):
     run = json.loads(interrupted["run"][1])
     assert run["status"] is None and run["unfinished"] and len(run["steps"]) > 0
     replayed = json.loads(interrupted["replay"][1])
-    assert 0 < len(replayed["steps"]) < 20_000
-    assert f"interrupted after {len(replayed['steps']):,} of 20,000 steps" in interrupted["replay"][2]
+    assert 0 < len(replayed["steps"]) < 60_000
+    assert f"interrupted after {len(replayed['steps']):,} of 60,000 steps" in interrupted["replay"][2]
 
 
 def test_graph_writes_the_part_explored(interrupted, tmp_path):
