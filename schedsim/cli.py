@@ -104,20 +104,52 @@ def _max_states_option(function: Any) -> Any:
 
 
 @main.command("explore")
-@click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text (a list of them for several files).")
+@click.option("--top", type=click.IntRange(min=1), default=render.DEFAULT_TOP, show_default=True,
+              help="Describe at most this many outcomes of each status, the most likely first; the rest are summed up.")
+@click.option("--all", "show_all", is_flag=True, help="Describe every outcome.")
 @_max_states_option
 @click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_race_states, show_default=True,
               help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
-def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int) -> None:
-    """Explore every interleaving of FILE and report each possible outcome."""
-    program = _program(file)
+def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: bool, max_states: int,
+                    max_race_states: int) -> None:
+    """Explore every interleaving of each FILE and report each possible outcome.
+
+    Several files give one report each; the exit status is the worst of theirs
+    (2 bad input, then 1 something can go wrong, then 3 incomplete, then 0)."""
+    statuses, reports = [], []
+    for position, file in enumerate(files):
+        if not as_json and position:
+            click.echo("\n" + "=" * 100 + "\n")
+        try:
+            program = load_program(file)
+        except ScenarioError as exc:
+            click.echo(f"schedsim: {exc}", err=True)
+            statuses.append(BAD_INPUT)
+            continue
+        report = _explore_report(program, max_states, max_race_states)
+        reports.append(report)
+        if not as_json:
+            click.echo(render.explore_text(report, file, top=None if show_all else top), nl=False)
+        statuses.append(exit_status(report))
+    if as_json and reports:
+        _echo_json(reports[0] if len(files) == 1 else reports)
+    sys.exit(max(statuses, key=WORST.index))
+
+
+WORST = (0, 3, 1, BAD_INPUT)  # exit statuses from best to worst
+
+
+def _explore_report(program: Program, max_states: int, max_race_states: int) -> dict[str, Any]:
+    """Explore, analyse and search one program, with progress and warnings on stderr."""
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress)
     progress.done()
     if exploration.stopped == "limit":
         click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
-                   "A loop that can spin without bound, or too many threads or steps, often causes this.", err=True)
+                   "A loop that can spin without bound, or too many threads or steps, often causes this; "
+                   "`schedsim sample` runs it many times instead, with no state limit.", err=True)
     elif exploration.stopped == INTERRUPTED:
         click.echo("schedsim: interrupted; the report is partial.", err=True)
     analysis = analyse(exploration, progress=progress.stage_progress)
@@ -128,13 +160,7 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
     progress.done()
     if not analysis.complete or findings.interrupted:
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    report = build_report(exploration, analysis, findings)
-    if as_json:
-        _echo_json(report)
-    else:
-        click.echo(render.explore_text(report, file), nl=False)
-    sys.exit(exit_status(report))
-
+    return build_report(exploration, analysis, findings)
 
 
 @main.command("replay")

@@ -5,12 +5,15 @@ string; they never print. The CLI decides where text goes.
 """
 from __future__ import annotations
 
+import textwrap
+from fractions import Fraction
 from typing import Any
 
 from .findings_text import findings_lines
 from .program import Program
 from .replay import Run, replay_command
 from .values import show
+from .wording import chance, exact_sum, percent, plural, schedule_text
 
 STATUS_WORDS = {
     "finished": "finished", "runs_forever": "runs forever", "violation": "VIOLATION", "deadlock": "DEADLOCK",
@@ -19,38 +22,42 @@ STATUS_WORDS = {
 GOOD = ("finished", "runs_forever")  # statuses that are not failures
 
 
-def explore_text(report: dict[str, Any], file: str) -> str:
-    """The explore report, most likely outcome first within each status."""
+DEFAULT_TOP = 3  # outcomes described per status unless --top or --all says otherwise: one screen
+
+MEASURES = ("An interleaving is one order in which the threads' steps can run to the end; an outcome's count "
+            "is how many of them end that way. Its probability is the chance of it when the scheduler, at "
+            "every step, picks one of the threads that can run, each as likely as the others.")
+
+
+def explore_text(report: dict[str, Any], file: str, top: int | None = DEFAULT_TOP) -> str:
+    """The explore report: a summary by status, then the outcomes, `top` per status (None: all)."""
     lines = [f"scenario {report['scenario']}"]
     if report["description"]:
         lines.append(f"  {report['description']}")
-    total = report["interleavings"]
-    total_text = "infinitely many" if total is None else f"{total:,}"
     lines.append("")
-    lines.append(f"{report['states']:,} states, {report['transitions']:,} transitions, {total_text} interleavings")
+    lines.extend(_summary_lines(report))
     if not report["complete"]:
         why = "the state limit was reached" if report["stopped"] == "limit" else "it was interrupted"
         share = report["unexplored_probability"]
-        share_text = "" if share is None else f" (unexplored share {share:.4g})"
+        share_text = "" if share is None else f" (unexplored share {percent(share)})"
         lines.append(f"PARTIAL: exploration stopped because {why}; counts below are lower bounds "
                      f"and some outcomes may be missing{share_text}.")
-    lines.append("")
-    lines.append(f"{len(report['outcomes'])} possible outcome{'s' if len(report['outcomes']) != 1 else ''}:")
-    for number, outcome in enumerate(report["outcomes"], start=1):
-        lines.extend(_outcome_lines(number, outcome, total, file))
+        if report["stopped"] == "limit":
+            lines.append(f"  `schedsim sample {file}` runs it many times instead, with no state limit.")
+    lines.extend(_outcome_sections(report, file, top))
     if report["loops"]:
         lines.append("")
         lines.append("Loops that can spin (so some counts are infinite):")
         for loop in report["loops"]:
             lines.append(f"  thread {loop['thread']}, line {loop['line']}: {loop['text']}")
     if report["never_ends_probability"]:
-        lines.append(f"A run spins forever with probability {report['never_ends_probability']:.4g}.")
+        lines.append(f"A run spins forever with probability {percent(report['never_ends_probability'])}.")
     if not report["analysis_complete"]:
         lines.append("PARTIAL: the analysis was interrupted; the outcomes reached are listed without counts "
                      "or probabilities.")
     elif report["unsolved_component"]:
         lines.append(f"Some probabilities are not computed: they lie past a cycle of "
-                     f"{report['unsolved_component']:,} states, more than the solver takes on.")
+                     f"{plural(report['unsolved_component'], 'state')}, more than the solver takes on.")
     elif not report["probabilities_exact"]:
         lines.append(f"Some probabilities are floating point (a cycle too large to solve in fractions; "
                      f"largest relative residual {report['probability_residual']:.1e}).")
@@ -60,34 +67,78 @@ def explore_text(report: dict[str, Any], file: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _probability_text(outcome: dict) -> str:
-    """"3/4 (0.75)" where exact, "0.3333 (floating point)" where not, or "not computed"."""
-    if outcome["probability"] is None:
-        return "not computed"
-    if outcome["probability_exact"] is None:
-        return f"{outcome['probability']:.6g} (floating point)"
-    return f"{outcome['probability_exact']} ({outcome['probability']:.4g})"
+def _summary_lines(report: dict[str, Any]) -> list[str]:
+    """States, interleavings, outcomes, then one line per status with its total chance."""
+    total = report["interleavings"]
+    total_text = "infinitely many interleavings" if total is None else plural(total, "interleaving")
+    lines = [f"Summary: {plural(report['states'], 'state')}, {plural(report['transitions'], 'transition')}, "
+             f"{total_text}, {plural(len(report['outcomes']), 'distinct outcome')}"]
+    rows = [(STATUS_WORDS[entry["status"]], plural(entry["outcomes"], "outcome"), _count_text(entry),
+             chance(entry["probability"], entry["probability_exact"])) for entry in report["status_totals"]]
+    widths = [max((len(row[column]) for row in rows), default=0) for column in range(3)]
+    for row in rows:
+        lines.append(f"  {row[0]:<{widths[0]}}  {row[1]:>{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}")
+    if report["never_ends_probability"]:
+        lines.append(f"  a run spins forever where it could end: {percent(report['never_ends_probability'])}")
+    lines.extend(textwrap.wrap(MEASURES, width=100, initial_indent="  ", subsequent_indent="  "))
+    return lines
+
+
+def _count_text(entry: dict) -> str:
+    """'18 interleavings', 'infinitely many interleavings', or 'not counted'."""
+    count = entry["interleavings"]
+    if count is not None:
+        return plural(count, "interleaving")
+    return "not counted" if entry["probability"] is None else "infinitely many interleavings"
+
+
+def _outcome_sections(report: dict[str, Any], file: str, top: int | None) -> list[str]:
+    """The outcomes by status, numbered as in the JSON list, the first `top` of each status described."""
+    lines: list[str] = []
+    total = report["interleavings"]
+    numbered = list(enumerate(report["outcomes"], start=1))
+    for entry in report["status_totals"]:
+        group = [(number, outcome) for number, outcome in numbered if outcome["status"] == entry["status"]]
+        lines.append("")
+        lines.append(f"{STATUS_WORDS[entry['status']]}: {plural(len(group), 'outcome')}")
+        shown = group if top is None else group[:top]
+        for number, outcome in shown:
+            lines.extend(_outcome_lines(number, outcome, total, file))
+        rest = [outcome for _, outcome in group[len(shown):]]
+        if rest:
+            lines.append("")
+            lines.append(f"  ... and {len(rest):,} more{_together(rest)}; --all lists every outcome, "
+                         "--json gives them all with their schedules")
+    return lines
+
+
+def _together(outcomes: list[dict]) -> str:
+    """' (47% together)' for the outcomes left out, or '' where some probability is unknown."""
+    if any(outcome["probability"] is None for outcome in outcomes):
+        return ""
+    exact = exact_sum(outcome["probability_exact"] for outcome in outcomes)
+    share = float(Fraction(exact)) if exact is not None else sum(outcome["probability"] for outcome in outcomes)
+    return f" ({percent(share)} together)"
 
 
 def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> list[str]:
-    count = outcome["interleavings"]
-    count_text = ("not counted" if outcome["probability"] is None and count is None else "infinitely many") if count is None else f"{count:,}"
-    if count is not None and total is not None:
-        count_text += f" of {total:,}"
+    count_text = _count_text(outcome)
+    if outcome["interleavings"] is not None and total is not None:
+        count_text = f"{outcome['interleavings']:,} of {plural(total, 'interleaving')}"
     final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())
     lines = [
         "",
         f"  {number}. {STATUS_WORDS[outcome['status']]:<9}  {final or '(no shared variables)'}",
-        f"     {count_text} interleavings, probability {_probability_text(outcome)}",
+        f"     {count_text}, probability {chance(outcome['probability'], outcome['probability_exact'])}",
     ]
     if outcome.get("message"):
         lines.append(f"     {outcome['message']}")
     if outcome["output"]:
         lines.append("     output: " + " | ".join(outcome["output"]))
-    schedule = ",".join(outcome["schedule"])
-    lines.append(f"     shortest schedule ({len(outcome['schedule'])} steps): {schedule or '(none)'}")
+    schedule = outcome["schedule"]
+    lines.append(f"     shortest schedule ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] not in GOOD and schedule:
-        lines.append(f"     replay: {replay_command(file, outcome['schedule'])}")
+        lines.append(f"     replay: {replay_command(file, schedule)}")
     return lines
 
 
@@ -97,7 +148,7 @@ def _verdict(report: dict[str, Any]) -> str:
     if bad:
         kinds = sorted({o["status"] for o in bad})
         also = " Some runs never end." if forever else ""
-        return f"RESULT: {len(bad)} outcome{'s' if len(bad) != 1 else ''} can go wrong ({', '.join(kinds)}).{also}"
+        return f"RESULT: {plural(len(bad), 'outcome')} can go wrong ({', '.join(kinds)}).{also}"
     if forever:
         return "RESULT: some runs never end: a loop can spin forever (see the loops above)."
     if not report["complete"]:

@@ -92,8 +92,8 @@ def test_explore_text_lists_each_outcome_with_its_count_and_probability(counter_
     assert result.exit_code == 1
     text = result.stdout
     assert "21 states, 28 transitions, 20 interleavings" in text
-    assert "2 of 20 interleavings, probability 1/4 (0.25)" in text
-    assert "18 of 20 interleavings, probability 3/4 (0.75)" in text
+    assert "2 of 20 interleavings, probability 1/4 (25%)" in text
+    assert "18 of 20 interleavings, probability 3/4 (75%)" in text
     assert "final check failed: x == 2" in text
     assert f"replay: schedsim replay {counter_checked} --schedule A,A,B,A,B,B" in text
     assert text.index("finished") < text.index("VIOLATION")
@@ -226,7 +226,7 @@ def test_a_program_that_never_ends_is_not_said_to_finish(tmp_path):
                 pass
     """)
     result = invoke("explore", path)
-    assert "A run spins forever with probability 1." in result.stdout
+    assert "A run spins forever with probability 100%." in result.stdout
     assert "every run finishes" not in result.stdout
     assert result.exit_code == 1
 
@@ -241,7 +241,7 @@ def test_a_worker_meant_to_run_forever_is_an_outcome_not_a_failure(tmp_path):
     """)
     result = invoke("explore", path)
     assert "1. runs forever" in result.stdout
-    assert "probability 1 (1)" in result.stdout
+    assert "probability 100%" in result.stdout
     assert "runs forever by design" in result.stdout
     assert result.exit_code == 0
 
