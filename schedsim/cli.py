@@ -167,7 +167,8 @@ def _explore_report(program: Program, max_states: int, max_race_states: int) -> 
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--schedule", "schedule_text", required=True, help="Thread names, one per step: A,B,A,...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def replay_command(file: str, schedule_text: str, as_json: bool) -> None:
+@click.option("--locals", "show_locals", is_flag=True, help="Add a column with the stepping thread's locals after each step.")
+def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bool) -> None:
     """Run FILE with the given schedule and show it step by step."""
     program = _program(file)
     try:
@@ -177,7 +178,7 @@ def replay_command(file: str, schedule_text: str, as_json: bool) -> None:
     if as_json:
         _echo_json(run_json(run))
     else:
-        click.echo(render.run_text(run), nl=False)
+        click.echo(render.run_text(run, show_locals=show_locals), nl=False)
     sys.exit(1 if run.status not in (None, "finished") else 0)
 
 
@@ -288,9 +289,11 @@ def sample_command(file: str, runs: str, jobs: str, top: str, seed: str, strateg
 
 @main.command("run")
 @click.argument("file", type=click.Path(dir_okay=False))
-@click.option("--predict", is_flag=True, help="Hide every value as ? and withhold the outcome; the same seed reveals it.")
+@click.option("--predict", is_flag=True,
+              help="Hide every value after the initial state as ? and withhold the outcome; the same seed reveals it.")
+@click.option("--locals", "show_locals", is_flag=True, help="Add a column with the stepping thread's locals after each step.")
 @_sampling_options
-def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
+def run_command(file: str, predict: bool, show_locals: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
                 max_steps: str, max_states: str, as_json: bool) -> None:
     """One run of FILE, picked by a strategy from a seed, as a trace: a column per thread, a row per step."""
     if predict and as_json:
@@ -308,7 +311,7 @@ def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, 
         data.update(seed=result.seed, strategy=options.strategy, unfinished=result.status == UNFINISHED)
         _echo_json(data)
     else:
-        click.echo(single_run_text(plan, result, run, file, predict), nl=False)
+        click.echo(single_run_text(plan, result, run, file, predict, show_locals), nl=False)
     if predict:
         sys.exit(0)  # the exit status would give the outcome away
     sys.exit({"finished": 0, UNFINISHED: 3}.get(result.status, 1))

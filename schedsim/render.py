@@ -11,7 +11,9 @@ from typing import Any
 
 from .findings_text import findings_lines
 from .program import Program
-from .replay import Run, replay_command
+from .program import UNSET
+from .replay import Run, Step, replay_command
+from .semantics import State, lock_owner
 from .values import show
 from .wording import chance, exact_sum, percent, plural, schedule_text
 
@@ -160,36 +162,134 @@ def _verdict(report: dict[str, Any]) -> str:
     return "RESULT: every run finishes and every check holds."
 
 
-def run_text(run: Run, predict: bool = False) -> str:
-    """A replayed run: one row per step, one column per thread, the shared variables after it.
+def run_text(run: Run, predict: bool = False, show_locals: bool = False) -> str:
+    """A run: the initial state, then one row per step, one column per thread, the shared variables after it.
 
-    With `predict`, every value and printed line is `?` and the outcome is
-    withheld, for a class to work out before the reveal.
+    Each cell is the statement (without its comment) and what it did with
+    values: `read x -> 0`, `x = 1`, `prints 'hi'`, `test -> true`. A column
+    says who holds which lock after the step, and with `show_locals` another
+    gives the stepping thread's locals. With `predict`, every value and
+    printed line is `?` and the outcome is withheld, for a class to work out
+    before the reveal; the statements, the locks and the initial state stay.
     """
     program = run.program
-    names = program.thread_names
-    cells = []
+    hide = (lambda text: "?") if predict else (lambda text: text)
+    rows = [("0", {}, _shared_text(program, run.initial, lambda text: text), _locks_text(program, run.initial), "")]
+    before = run.initial
     for number, item in enumerate(run.steps, start=1):
-        instr = item.instruction
-        cell = f"L{instr.line} {instr.text}  [{instr.action}]"
-        shared = "  ".join(f"{name}={'?' if predict else show(value)}"
-                           for name, value in zip(program.shared_names, item.after.shared))
-        printed = ""
-        before = run.steps[number - 2].after if number > 1 else run.initial
-        if len(item.after.output) > len(before.output):
-            printed = "  prints ?" if predict else f"  prints {item.after.output[-1]!r}"
-        cells.append((number, item.thread, cell, shared + printed))
-    widths = [len(name) for name in names]
-    for _, tid, cell, _ in cells:
-        widths[tid] = max(widths[tid], len(cell))
-    header = "step  " + "  ".join(name.ljust(width) for name, width in zip(names, widths)) + "  | shared after"
-    lines = [header, "-" * len(header)]
-    for number, tid, cell, shared in cells:
-        columns = [cell.ljust(width) if t == tid else " " * width for t, width in enumerate(widths)]
-        lines.append(f"{number:>4}  " + "  ".join(columns) + "  | " + shared)
+        cell = f"L{item.instruction.line} {code_text(item.instruction.text)}  " \
+               f"[{step_effect(program, before, item, hide)}]"
+        local = _locals_text(program, item.thread, item.after, hide) if show_locals else ""
+        rows.append((str(number), {item.thread: cell}, _shared_text(program, item.after, hide),
+                     _locks_text(program, item.after), local))
+        before = item.after
+    lines = _table(program, rows, show_locals)
     lines.append("")
     lines.append("outcome: withheld" if predict else _run_end(run))
     return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def _table(program: Program, rows: list[tuple], show_locals: bool) -> list[str]:
+    """Rows of (step, {thread: cell}, shared, locks, locals) aligned under a header."""
+    names = program.thread_names
+    widths = [len(name) for name in names]
+    for _, cells, *_ in rows:
+        for tid, cell in cells.items():
+            widths[tid] = max(widths[tid], len(cell))
+    extra = [("shared after", 2)]
+    if any(row[3] for row in rows):
+        extra.append(("locks held", 3))
+    if show_locals:
+        extra.append(("locals after", 4))
+    extra_widths = [max(len(title), *(len(row[index]) for row in rows)) for title, index in extra]
+    header = "step  " + "  ".join(name.ljust(width) for name, width in zip(names, widths)) + "  | " + \
+        " | ".join(title.ljust(width) for (title, _), width in zip(extra, extra_widths))
+    lines = [header.rstrip(), "-" * len(header.rstrip())]
+    for row in rows:
+        number, cells = row[0], row[1]
+        columns = [cells.get(tid, "(start)" if number == "0" and tid == 0 else "").ljust(width)
+                   for tid, width in enumerate(widths)]
+        tail = " | ".join(row[index].ljust(width) for (_, index), width in zip(extra, extra_widths))
+        lines.append(f"{number:>4}  " + "  ".join(columns) + "  | " + tail)
+    return lines
+
+
+def code_text(text: str) -> str:
+    """The statement as written, without a trailing `# comment` (a `#` inside quotes stays)."""
+    quote = None
+    for position, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            return text[:position].rstrip()
+    return text
+
+
+def step_effect(program: Program, before: State, item: Step, hide: Any) -> str:
+    """What one step did with values, from its action and the states around it."""
+    thread = program.threads[item.thread]
+    after = item.after
+    parts = []
+    for part in item.instruction.action.split(", "):
+        verb, _, name = part.partition(" ")
+        if verb == "read" and name in program.shared_names:
+            part = f"read {name} -> {hide(show(before.shared[program.shared_names.index(name)]))}"
+        elif verb == "write" and name in program.shared_names:
+            part = f"{name} = {hide(show(after.shared[program.shared_names.index(name)]))}"
+        elif verb == "set" and name in thread.local_names:
+            value = _local_value(thread, after.threads[item.thread], name)
+            part = part if value is None else f"{name} = {hide(value)}"
+        elif part == "print" and len(after.output) > len(before.output):
+            part = f"prints {hide(repr(after.output[-1]))}"
+        elif part == "test":
+            part += _test_result(item, after, hide)
+        parts.append(part)
+    return ", ".join(parts)
+
+
+def _test_result(item: Step, after: State, hide: Any) -> str:
+    """' -> true' or ' -> false' where the thread's next position says which way the test went."""
+    instruction = item.instruction
+    pc = after.threads[item.thread][0]
+    if pc == instruction.next and pc != getattr(instruction, "orelse", None):
+        return f" -> {hide('true')}"
+    if pc == getattr(instruction, "orelse", None):
+        return f" -> {hide('false')}"
+    return ""
+
+
+def _local_value(thread: Any, place: tuple, name: str) -> str | None:
+    """A local's value after a step as text, None where the thread no longer has it (it ended)."""
+    locals_ = place[1]
+    index = thread.local_names.index(name)
+    if index >= len(locals_) or locals_[index] is UNSET:
+        return None
+    return show(locals_[index])
+
+
+def _shared_text(program: Program, state: State, hide: Any) -> str:
+    return "  ".join(f"{name}={hide(show(value))}" for name, value in zip(program.shared_names, state.shared))
+
+
+def _locks_text(program: Program, state: State) -> str:
+    """'lock_a: T1  lock_b: T2' for the Locks and RLocks held, '' when none is."""
+    held = []
+    for slot, primitive in enumerate(program.primitives):
+        if primitive.kind in ("Lock", "RLock"):
+            owner = lock_owner(program, state, slot)
+            if owner is not None:
+                held.append(f"{primitive.name}: {program.threads[owner].name}")
+    return "  ".join(held)
+
+
+def _locals_text(program: Program, tid: int, state: State, hide: Any) -> str:
+    """The stepping thread's named locals after its step: 'a=1 b=2'."""
+    thread = program.threads[tid]
+    values = ((name, _local_value(thread, state.threads[tid], name)) for name in thread.local_names)
+    return " ".join(f"{name}={hide(value)}" for name, value in values if value is not None)
 
 
 def _run_end(run: Run) -> str:
@@ -199,7 +299,7 @@ def _run_end(run: Run) -> str:
     if ended is None:
         return f"the schedule ends before the run does; shared: {final}"
     text = f"outcome: {ended}, {final}".rstrip(", ")
-    if state.fault is not None:
+    if state.fault is not None and state.fault[1]:  # the interpreter's exit is a fault with no message
         text += f"\n  {state.fault[1]}"
     if state.output:
         text += "\noutput:\n" + "\n".join(f"  {line}" for line in state.output)

@@ -19,6 +19,7 @@ from .render import STATUS_WORDS, run_text
 from .replay import Run, replay_command
 from .report import count_json, outcome_json, shared_json
 from .sampling import UNFINISHED, Plan, RunResult, Sample, Seen
+from .wording import chance, output_text, plural, schedule_text
 
 
 def build_sample_report(result: Sample) -> dict[str, Any]:
@@ -273,19 +274,19 @@ def run_options(plan: Plan) -> dict[str, Any]:
             "max_steps": options.max_steps, "max_states": options.max_states}
 
 
-def single_run_text(plan: Plan, result: RunResult, run: Run, file: str, predict: bool) -> str:
+def single_run_text(plan: Plan, result: RunResult, run: Run, file: str, predict: bool,
+                    show_locals: bool = False) -> str:
     """`schedsim run`: the trace, then the outcome (or how to reveal it) and the schedule."""
     options = run_options(plan)
     strategy = options["strategy"]
     if strategy == "pct":
         strategy += f" (depth {options['depth']}, change points among the first {options['pct_steps']:,} steps)"
     lines = [f"scenario {plan.program.name}: one run, strategy {strategy}, seed {result.seed}", "",
-             run_text(run, predict=predict).rstrip("\n")]
+             run_text(run, predict=predict, show_locals=show_locals).rstrip("\n")]
     if result.status == UNFINISHED:
         lines.append(f"unfinished: still going after --max-steps {options['max_steps']:,} "
                      "('unfinished' is not a way a run ends, only where it was stopped)")
-    schedule = ",".join(run.schedule)
-    lines += ["", f"schedule ({len(run.schedule):,} steps): {schedule or '(none)'}"]
+    lines += ["", f"schedule ({plural(len(run.schedule), 'step')}): {schedule_text(run.schedule)}"]
     if predict:
         lines.append(f"reveal: {run_command(options, file, result.seed)}")
     elif result.status not in ("finished", UNFINISHED):

@@ -156,3 +156,10 @@ def test_several_files_with_json_give_a_list(tmp_path):
     counter = write_scenario(tmp_path, COUNTER_CHECKED, "counter.yaml")
     reports = json.loads(invoke("explore", clean, counter, "--json").stdout)
     assert [report["interleavings"] for report in reports] == [1, 20]
+
+
+def test_the_interpreters_exit_adds_no_message_to_a_run():
+    """The exit step ends the run as finished with no message: nothing like 'None' under the outcome."""
+    text = invoke("run", "scenarios/python/daemon_small.py", "--seed", "1").stdout
+    assert "(the program exits: daemon threads are cut off)  [exit]" in text
+    assert "outcome: finished" in text and "\n  None\n" not in text
