@@ -89,9 +89,10 @@ def schedule_text(schedule: Sequence[str]) -> str:
     return run_length(schedule)
 
 
-def output_text(output: Sequence[str], limit: int = LONG_OUTPUT) -> str:
-    """Printed lines in one line, `|` between them, cut to about `limit` characters with the count."""
+def output_text(output: Sequence[str], limit: int = LONG_OUTPUT, lines: int | None = None) -> str:
+    """Printed lines in one line, `|` between them, cut to about `limit` characters with the count
+    of `lines` printed (by default, of `output`'s items)."""
     joined = " | ".join(output)
     if len(joined) <= limit:
         return joined
-    return joined[:limit].rstrip() + f" ... ({plural(len(output), 'line')})"
+    return joined[:limit].rstrip() + f" ... ({plural(len(output) if lines is None else lines, 'line')} in all)"

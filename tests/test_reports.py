@@ -5,6 +5,7 @@ Every expectation is worked out by hand from a scenario small enough to count.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given, strategies as st
@@ -75,7 +76,7 @@ def test_run_length_encoding_gives_back_the_schedule(schedule):
 
 def test_long_output_is_cut_with_its_line_count():
     assert output_text(["a", "b"]) == "a | b"
-    assert output_text(["x" * 40, "y" * 40]).endswith("... (2 lines)")
+    assert output_text(["x" * 40, "y" * 40]).endswith("... (2 lines in all)")
 
 
 def test_explore_opens_with_a_summary_by_status(tmp_path):
@@ -163,3 +164,31 @@ def test_the_interpreters_exit_adds_no_message_to_a_run():
     text = invoke("run", "scenarios/python/daemon_small.py", "--seed", "1").stdout
     assert "(the program exits: daemon threads are cut off)  [exit]" in text
     assert "outcome: finished" in text and "\n  None\n" not in text
+
+
+def test_sample_rows_that_differ_only_in_output_read_apart(tmp_path):
+    """The three printers: 6 outcomes with the same (empty) final values, each row shows its output."""
+    path = write_scenario(tmp_path, THREE_PRINTS.replace('    checks:\n      final: ["False"]\n', ""))
+    text = invoke("sample", path, "--runs", "200", "--top", "0").stdout
+    rows = [line for line in text.splitlines() if line[:3].strip().isdigit() and "output:" in line]
+    summaries = [line.split("output:")[1].split("  ")[0].strip() for line in rows]
+    assert len(rows) == 6 and len(set(summaries)) == 6
+    assert "a | b | c" in summaries
+
+
+def test_sample_keeps_long_schedules_short_in_text(tmp_path):
+    body = "".join(f"        x = {value}\n" for value in range(14))
+    path = write_scenario(tmp_path, "    shared: {x: 0}\n    threads:\n      A: |\n" + body)
+    text = invoke("sample", path, "--runs", "3").stdout
+    assert "schedule (14 steps): A*14" in text
+    assert ",".join(["A"] * 14) not in text
+
+
+@pytest.mark.parametrize("jitter", [False, True])
+def test_crosscheck_suggests_jitter_when_free_runs_miss_outcomes(jitter):
+    """The hint shows exactly when runs without --jitter reached fewer outcomes than predicted."""
+    text = invoke("crosscheck", "scenarios/counter.yaml", "--runs", "4", *(["--jitter"] if jitter else [])).stdout
+    reached, predicted = map(int, re.search(r"Real runs reached (\d+) of (\d+)", text).groups())
+    assert ("Try --jitter" in text) == (not jitter and reached < predicted)
+    if "Try --jitter" in text:
+        assert "GIL" in text
