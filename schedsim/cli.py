@@ -19,7 +19,7 @@ from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
 from .explorer import INTERRUPTED, explore
-from .graph_export import write_graph
+from .graph_export import PICTURE_LIMIT, write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
@@ -193,18 +193,24 @@ def show_command(file: str) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write: .dot/.gv (Graphviz), .graphml, or .json (networkx node-link).")
+@click.option("--full", is_flag=True,
+              help=f"Draw every state in a .dot picture; over {PICTURE_LIMIT} states it shows the outcome paths only.")
 @_max_states_option
-def graph_command(file: str, output: str, max_states: int) -> None:
+def graph_command(file: str, output: str, full: bool, max_states: int) -> None:
     """Write the state graph of FILE as DOT, GraphML or JSON, by OUTPUT's suffix."""
     program = _program(file)
     exploration = explore(program, max_states=max_states)
     try:
-        kind = write_graph(exploration, output)
+        kind, written = write_graph(exploration, output, full=full)
     except ValueError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror}")
-    click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
+    if written < len(exploration.states):
+        click.echo(f"wrote the shortest path to each end (status and final values), {written:,} of {len(exploration.states):,} states, "
+                   f"to {output} ({kind}); --full draws them all")
+    else:
+        click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
     if not exploration.complete:
         click.echo(f"schedsim: the graph is partial: exploration stopped ({exploration.stopped}).", err=True)
 

@@ -15,7 +15,7 @@ from .program import UNSET
 from .replay import Run, Step, replay_command
 from .semantics import State, lock_owner
 from .values import show
-from .wording import chance, exact_sum, percent, plural, schedule_text
+from .wording import chance, code_text, exact_sum, percent, plural, schedule_text
 
 STATUS_WORDS = {
     "finished": "finished", "runs_forever": "runs forever", "violation": "VIOLATION", "deadlock": "DEADLOCK",
@@ -212,20 +212,6 @@ def _table(program: Program, rows: list[tuple], show_locals: bool) -> list[str]:
         tail = " | ".join(row[index].ljust(width) for (_, index), width in zip(extra, extra_widths))
         lines.append(f"{number:>4}  " + "  ".join(columns) + "  | " + tail)
     return lines
-
-
-def code_text(text: str) -> str:
-    """The statement as written, without a trailing `# comment` (a `#` inside quotes stays)."""
-    quote = None
-    for position, char in enumerate(text):
-        if quote:
-            if char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char == "#":
-            return text[:position].rstrip()
-    return text
 
 
 def step_effect(program: Program, before: State, item: Step, hide: Any) -> str:

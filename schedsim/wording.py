@@ -96,3 +96,17 @@ def output_text(output: Sequence[str], limit: int = LONG_OUTPUT, lines: int | No
     if len(joined) <= limit:
         return joined
     return joined[:limit].rstrip() + f" ... ({plural(len(output) if lines is None else lines, 'line')} in all)"
+
+
+def code_text(text: str) -> str:
+    """The statement as written, without a trailing `# comment` (a `#` inside quotes stays)."""
+    quote = None
+    for position, char in enumerate(text):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            return text[:position].rstrip()
+    return text

@@ -192,3 +192,33 @@ def test_crosscheck_suggests_jitter_when_free_runs_miss_outcomes(jitter):
     assert ("Try --jitter" in text) == (not jitter and reached < predicted)
     if "Try --jitter" in text:
         assert "GIL" in text
+
+
+def _dot_labels(text: str) -> dict[int, str]:
+    return {int(node): label for node, label in re.findall(r'^  (\d+) \[label="#\d+ ([^"]*)"', text, re.MULTILINE)}
+
+
+def test_graph_labels_tell_every_state_apart_and_a_legend_explains_them(tmp_path):
+    """The counter's states 13 and 14 (A at its second line, B done, x=1) differ only in A's local a: 0 and 1."""
+    out = tmp_path / "counter.dot"
+    invoke("graph", write_scenario(tmp_path, COUNTER_YAML), "-o", str(out))
+    text = out.read_text(encoding="utf-8")
+    labels = _dot_labels(text)
+    assert len(labels) == 21 and len(set(labels.values())) == 21
+    assert {labels[13], labels[14]} == {"A:L5 B:done | x=1 | A: a=0", "A:L5 B:done | x=1 | A: a=1"}
+    assert "subgraph cluster_legend" in text and "finished: every thread is done" in text
+
+
+def test_a_big_picture_shows_the_outcome_paths_unless_full(tmp_path):
+    """print_unlocked: 294 states, one end kind (finished, no shared values): a 10-state path, 9 steps."""
+    out = tmp_path / "pu.dot"
+    result = invoke("graph", "scenarios/print_unlocked.yaml", "-o", str(out))
+    assert "10 of 294 states" in result.stdout and "--full" in result.stdout
+    text = out.read_text(encoding="utf-8")
+    assert len(_dot_labels(text)) == 10 and len(re.findall(r"^  \d+ -> \d+", text, re.MULTILINE)) == 9
+    assert "1 line printed" in text and "1 lines" not in text
+    invoke("graph", "scenarios/print_unlocked.yaml", "-o", str(out), "--full")
+    assert len(_dot_labels(out.read_text(encoding="utf-8"))) == 294
+    as_json = tmp_path / "pu.json"
+    invoke("graph", "scenarios/print_unlocked.yaml", "-o", str(as_json))
+    assert len(json.loads(as_json.read_text(encoding="utf-8"))["nodes"]) == 294  # for programs: always all
