@@ -222,3 +222,16 @@ def test_a_big_picture_shows_the_outcome_paths_unless_full(tmp_path):
     as_json = tmp_path / "pu.json"
     invoke("graph", "scenarios/print_unlocked.yaml", "-o", str(as_json))
     assert len(json.loads(as_json.read_text(encoding="utf-8"))["nodes"]) == 294  # for programs: always all
+
+
+def test_a_body_of_only_global_is_one_line_of_bad_input(tmp_path):
+    path = write_scenario(tmp_path, """
+        shared: {x: 0}
+        threads:
+          A: |
+            global x
+    """)
+    result = invoke("explore", path)
+    assert result.exit_code == 2 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"schedsim: {path}:4: thread A: ") and "global" in line and "IndexError" not in line
