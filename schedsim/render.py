@@ -15,7 +15,7 @@ from .program import UNSET
 from .replay import Run, Step, replay_command
 from .semantics import State, lock_owner
 from .values import show
-from .wording import chance, code_text, exact_sum, percent, plural, schedule_text
+from .wording import chance, code_text, exact_sum, output_text, percent, plural, schedule_text
 
 STATUS_WORDS = {
     "finished": "finished", "runs_forever": "runs forever", "violation": "VIOLATION", "deadlock": "DEADLOCK",
@@ -24,6 +24,7 @@ STATUS_WORDS = {
 GOOD = ("finished", "runs_forever")  # statuses that are not failures
 
 
+OUTPUT_SHOWN = 300  # characters of an outcome's output in text; --json has all of it
 DEFAULT_TOP = 3  # outcomes described per status unless --top or --all says otherwise: one screen
 
 MEASURES = ("An interleaving is one order in which the threads' steps can run to the end; an outcome's count "
@@ -136,7 +137,7 @@ def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> 
     if outcome.get("message"):
         lines.append(f"     {outcome['message']}")
     if outcome["output"]:
-        lines.append("     output: " + " | ".join(outcome["output"]))
+        lines.append("     output: " + output_text(outcome["output"], OUTPUT_SHOWN))
     schedule = outcome["schedule"]
     lines.append(f"     shortest schedule ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] not in GOOD and schedule:
@@ -294,7 +295,7 @@ def _run_end(run: Run) -> str:
 
 def program_text(program: Program) -> str:
     """Every compiled step, one a line, with its source line and what it does."""
-    lines = [f"scenario {program.name}: {len(program.threads)} threads"]
+    lines = [f"scenario {program.name}: {plural(len(program.threads), 'thread')}"]
     for thread in program.threads:
         how = "runs at the start" if thread.starts_running else "waits to be started"
         lines.append("")

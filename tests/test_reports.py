@@ -235,3 +235,13 @@ def test_a_body_of_only_global_is_one_line_of_bad_input(tmp_path):
     assert result.exit_code == 2 and result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith(f"schedsim: {path}:4: thread A: ") and "global" in line and "IndexError" not in line
+
+
+def test_long_output_of_an_outcome_is_cut_in_text_and_whole_in_json(tmp_path):
+    """40 prints of 10 characters: 40 lines (about 520 characters) cut near 300 in text, all 40 in JSON."""
+    body = "        for i in range(40):\n            print(\"line------\")\n"
+    path = write_scenario(tmp_path, "    threads:\n      A: |\n" + body)
+    text = invoke("explore", path).stdout
+    [line] = [line for line in text.splitlines() if line.strip().startswith("output:")]
+    assert line.endswith("... (40 lines in all)") and len(line) < 340
+    assert json.loads(invoke("explore", path, "--json").stdout)["outcomes"][0]["output"] == ["line------"] * 40
