@@ -245,3 +245,10 @@ def test_long_output_of_an_outcome_is_cut_in_text_and_whole_in_json(tmp_path):
     [line] = [line for line in text.splitlines() if line.strip().startswith("output:")]
     assert line.endswith("... (40 lines in all)") and len(line) < 340
     assert json.loads(invoke("explore", path, "--json").stdout)["outcomes"][0]["output"] == ["line------"] * 40
+
+
+def test_hitting_max_states_suggests_sample(tmp_path):
+    path = write_scenario(tmp_path, COUNTER_CHECKED)
+    result = invoke("explore", path, "--max-states", "5")
+    assert "schedsim sample" in result.stderr
+    assert f"`schedsim sample {path}` runs it many times instead" in result.stdout
