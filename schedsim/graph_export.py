@@ -18,13 +18,13 @@ from pathlib import Path
 import networkx as nx
 
 from .explorer import Exploration, moves, path_to
+from .limits import PICTURE_LIMIT
 from .program import DONE, NEW, UNSET
 from .semantics import State, current_instruction, status
 from .values import show
 from .wording import code_text, plural
 
 FORMATS = {".dot": "dot", ".gv": "dot", ".graphml": "graphml", ".json": "json"}
-PICTURE_LIMIT = 100  # states above which a DOT picture shows the outcome paths only, unless asked for all
 COLOURS = {"finished": "palegreen", "violation": "salmon", "deadlock": "orange", "error": "red"}
 LEGEND = {"running": "running: a state with steps left", "finished": "finished: every thread is done",
           "violation": "violation: a check failed", "deadlock": "deadlock: threads left, none can move",

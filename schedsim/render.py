@@ -9,6 +9,7 @@ import textwrap
 from fractions import Fraction
 from typing import Any
 
+from .analysis import outcome_key
 from .findings_text import findings_lines
 from .program import Program
 from .program import UNSET
@@ -286,8 +287,9 @@ def _run_end(run: Run) -> str:
     if ended is None:
         return f"the schedule ends before the run does; shared: {final}"
     text = f"outcome: {ended}, {final}".rstrip(", ")
-    if state.fault is not None and state.fault[1]:  # the interpreter's exit is a fault with no message
-        text += f"\n  {state.fault[1]}"
+    message = outcome_key(run.program, state)[3]  # the words explore gives this end, deadlocks included
+    if message is not None:
+        text += f"\n  {message}"
     if state.output:
         text += "\noutput:\n" + "\n".join(f"  {line}" for line in state.output)
     return text
