@@ -28,6 +28,7 @@ from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
 from .explorer import INTERRUPTED, explore
+from .limits import PICTURE_LIMIT
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
@@ -146,20 +147,52 @@ def _max_states_option(function: Any) -> Any:
 
 
 @main.command("explore")
-@click.argument("file", type=click.Path())
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text (a list of them for several files).")
+@click.option("--top", type=click.IntRange(min=1), default=render.DEFAULT_TOP, show_default=True,
+              help="Describe at most this many outcomes of each status, the most likely first; the rest are summed up.")
+@click.option("--all", "show_all", is_flag=True, help="Describe every outcome.")
 @_max_states_option
 @click.option("--max-race-states", type=_OPTION_RANGE, default=DEFAULT_BOUNDS.max_race_states, show_default=True,
               help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
-def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int) -> None:
-    """Explore every interleaving of FILE and report each possible outcome."""
-    program = _program(file)
+def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: bool, max_states: int,
+                    max_race_states: int) -> None:
+    """Explore every interleaving of each FILE and report each possible outcome.
+
+    Several files give one report each; the exit status is the worst of theirs
+    (2 bad input, then 1 something can go wrong, then 3 incomplete, then 0)."""
+    statuses, reports = [], []
+    for position, file in enumerate(files):
+        if not as_json and position:
+            click.echo("\n" + "=" * 100 + "\n")
+        try:
+            program = load_program(file)
+        except ScenarioError as exc:
+            click.echo(f"schedsim: {exc.located(file=file)}", err=True)
+            statuses.append(BAD_INPUT)
+            continue
+        report = _explore_report(program, max_states, max_race_states)
+        reports.append(report)
+        if not as_json:
+            click.echo(render.explore_text(report, file, top=None if show_all else top), nl=False)
+        statuses.append(exit_status(report))
+    if as_json and reports:
+        _echo_json(reports[0] if len(files) == 1 else reports)
+    sys.exit(max(statuses, key=WORST.index))
+
+
+WORST = (OK, PARTIAL, FAILS, BAD_INPUT, INTERNAL)  # exit statuses from best to worst
+
+
+def _explore_report(program: Program, max_states: int, max_race_states: int) -> dict[str, Any]:
+    """Explore, analyse and search one program, with progress and warnings on stderr."""
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress)
     progress.done()
     if exploration.stopped == "limit":
         click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
-                   "A loop that can spin without bound, or too many threads or steps, often causes this.", err=True)
+                   "A loop that can spin without bound, or too many threads or steps, often causes this; "
+                   "`schedsim sample` runs it many times instead, with no state limit.", err=True)
     elif exploration.stopped == INTERRUPTED:
         click.echo("schedsim: interrupted; the report is partial.", err=True)
     analysis = analyse(exploration, progress=progress.stage_progress)
@@ -170,20 +203,15 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
     progress.done()
     if exploration.stopped != INTERRUPTED and (not analysis.complete or findings.interrupted):
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    report = build_report(exploration, analysis, findings)
-    if as_json:
-        _echo_json(report)
-    else:
-        click.echo(render.explore_text(report, file), nl=False)
-    sys.exit(exit_status(report))
-
+    return build_report(exploration, analysis, findings)
 
 
 @main.command("replay")
 @click.argument("file", type=click.Path())
 @click.option("--schedule", "schedule_text", required=True, help="Thread names, one per step: A,B,A,...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def replay_command(file: str, schedule_text: str, as_json: bool) -> None:
+@click.option("--locals", "show_locals", is_flag=True, help="Add a column with the stepping thread's locals after each step.")
+def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bool) -> None:
     """Run FILE with the given schedule and show it step by step."""
     program = _program(file)
     try:
@@ -194,7 +222,7 @@ def replay_command(file: str, schedule_text: str, as_json: bool) -> None:
     if as_json:
         _echo_json(run_json(run))
     else:
-        click.echo(render.run_text(run), nl=False)
+        click.echo(render.run_text(run, show_locals=show_locals), nl=False)
     if run.interrupted:
         click.echo(f"schedsim: interrupted after {len(run.steps):,} of {len(schedule):,} steps; "
                    "the run shown is partial.", err=True)
@@ -213,20 +241,26 @@ def show_command(file: str) -> None:
 @click.argument("file", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write: .dot/.gv (Graphviz), .graphml, or .json (networkx node-link).")
+@click.option("--full", is_flag=True,
+              help=f"Draw every state in a .dot picture; over {PICTURE_LIMIT} states it shows the outcome paths only.")
 @_max_states_option
-def graph_command(file: str, output: str, max_states: int) -> None:
+def graph_command(file: str, output: str, full: bool, max_states: int) -> None:
     """Write the state graph of FILE as DOT, GraphML or JSON, by OUTPUT's suffix."""
     program = _program(file)
     exploration = explore(program, max_states=max_states)
     try:
         from .graph_export import write_graph  # networkx loads only for the command that needs it
 
-        kind = write_graph(exploration, output)
+        kind, written = write_graph(exploration, output, full=full)
     except ValueError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror}")
-    click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
+    if written < len(exploration.states):
+        click.echo(f"wrote the shortest path to each end (status and final values), {written:,} of {len(exploration.states):,} states, "
+                   f"to {output} ({kind}); --full draws them all")
+    else:
+        click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
     if not exploration.complete:
         click.echo(f"schedsim: the graph is partial: exploration stopped ({exploration.stopped}).", err=True)
         sys.exit(PARTIAL)
@@ -324,9 +358,11 @@ def sample_command(file: str, runs: str, jobs: str, top: str, seed: str, strateg
 
 @main.command("run")
 @click.argument("file", type=click.Path())
-@click.option("--predict", is_flag=True, help="Hide every value as ? and withhold the outcome; the same seed reveals it.")
+@click.option("--predict", is_flag=True,
+              help="Hide every value after the initial state as ? and withhold the outcome; the same seed reveals it.")
+@click.option("--locals", "show_locals", is_flag=True, help="Add a column with the stepping thread's locals after each step.")
 @_sampling_options
-def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
+def run_command(file: str, predict: bool, show_locals: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
                 max_steps: str, max_states: str, as_json: bool) -> None:
     """One run of FILE, picked by a strategy from a seed, as a trace: a column per thread, a row per step."""
     if predict and as_json:
@@ -344,7 +380,7 @@ def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, 
         data.update(seed=result.seed, strategy=options.strategy, unfinished=result.status == UNFINISHED)
         _echo_json(data)
     else:
-        click.echo(single_run_text(plan, result, run, file, predict), nl=False)
+        click.echo(single_run_text(plan, result, run, file, predict, show_locals), nl=False)
     if result.interrupted:
         click.echo(f"schedsim: interrupted after {len(result.schedule):,} steps; the run shown is partial.", err=True)
         sys.exit(PARTIAL)

@@ -259,6 +259,9 @@ class _ThreadCompiler:
         self.temp_base = self.loop_slots + 3 * sum(isinstance(n, ast.For) for n in ast.walk(tree))
         self.next_loop_slot = self.loop_slots
         self.block(tree.body)
+        if not self.code:  # `global` declarations only: nothing for the thread to do, not even a first step
+            raise ScenarioError("the thread body declares names with `global` but has no statement to run "
+                                "(write `pass` for a thread that does nothing)", line=tree.body[0].lineno)
         forever = self._forever_loop(tree.body[-1])
         code = self._resolved()
         initial = [p.UNSET] * (self.temp_base + self.max_temps)

@@ -1,19 +1,26 @@
 """The cross-check report as text for people; it reads the same dict as `--json` prints."""
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from .crosscheck import AGREE, INCOMPLETE
 from .replay import replay_command
+from .wording import chance, plural, schedule_text
 
 SHOWN_UNSEEN = 10  # predicted outcomes that no run reached, listed before "... and N more"
 
 GIL_NOTE = ("An outcome that needs a thread switch inside a statement (or where CPython never switches) "
             "may never show in real runs: a GIL detail, not a failure.")
+JITTER_HINT = ("Try --jitter: real runs then reach more of the predicted outcomes. Without it, a short thread "
+               "often runs all its statements before the next one has even started, and CPython's GIL hands "
+               "over only between bytecodes, once per switch interval, so some interleavings almost never "
+               "happen; --jitter pauses each thread at random (seeded) points between statements, as a busy "
+               "machine would.")
 
 
 def crosscheck_text(report: dict[str, Any]) -> str:
-    runs = f"{report['runs']} run{'s' if report['runs'] != 1 else ''}"
+    runs = plural(report["runs"], "run")
     lines = [f"crosscheck {report['scenario']}: the model against real threads (seed {report['seed']}, {runs})", ""]
     if not report["complete"]:
         lines += ["PARTIAL: the exploration stopped early, so the predicted outcomes below may be missing some.", ""]
@@ -28,8 +35,8 @@ def _controlled_lines(report: dict[str, Any]) -> list[str]:
     part = report["controlled"]
     if part["skipped"]:
         return ["Controlled replay: skipped: " + part["skipped"]]
-    lines = [f"Controlled replay: {part['schedules']} schedules on real threads, one model step at a time "
-             f"({part['from_outcomes']} outcome schedules, {part['sampled']} sampled)"]
+    lines = [f"Controlled replay: {plural(part['schedules'], 'schedule')} on real threads, one model step at a time "
+             f"({plural(part['from_outcomes'], 'outcome schedule')}, {part['sampled']} sampled)"]
     if part["not_run"]:
         lines.append(f"  {part['not_run']} schedules not run: the replay stopped after threads blocked")
     if not part["mismatches"]:
@@ -37,9 +44,8 @@ def _controlled_lines(report: dict[str, Any]) -> list[str]:
         return lines
     lines.append(f"  MODEL MISMATCH in {len(part['mismatches'])} of them:")
     for mismatch in part["mismatches"]:
-        schedule = ",".join(mismatch["schedule"])
         lines += [
-            f"  - schedule {schedule or '(none)'}, step {mismatch['step']}: {mismatch['problem']}",
+            f"  - schedule {schedule_text(mismatch['schedule'])}, step {mismatch['step']}: {mismatch['problem']}",
             f"      model: {_ending(mismatch['model'])}",
             f"      real:  {_ending(mismatch['real'])}",
             f"      replay: {replay_command(report['file'], mismatch['schedule'])}",
@@ -60,7 +66,7 @@ def _free_lines(report: dict[str, Any]) -> list[str]:
     unseen = [o for o in outcomes if not o["hits"]]
     for number, outcome in enumerate(outcomes, start=1):
         if outcome["hits"] or outcome in unseen[:SHOWN_UNSEEN]:
-            lines.append(f"  {outcome['hits']:>5}  {outcome['probability_exact']:>17}  {number}. {_ending(outcome)}")
+            lines.append(f"  {outcome['hits']:>5}  {chance(outcome['probability'], outcome['probability_exact']):>17}  {number}. {_ending(outcome)}")
     if len(unseen) > SHOWN_UNSEEN:
         lines.append(f"  ... and {len(unseen) - SHOWN_UNSEEN} more predicted outcomes that no run reached")
     if part["spinning"]:
@@ -70,6 +76,8 @@ def _free_lines(report: dict[str, Any]) -> list[str]:
                      f"({part['share']:.0%}).")
     if unseen:
         lines.append("  " + GIL_NOTE)
+        if not part["jitter"]:
+            lines.extend(textwrap.wrap(JITTER_HINT, width=100, initial_indent="  ", subsequent_indent="  "))
     lines += _unpredicted_lines(part)
     return lines
 

@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 from .findings import EXPLANATIONS
 from .replay import replay_command
+from .wording import schedule_text
 
 TITLES = {
     "races": "Data races",
@@ -91,7 +92,7 @@ def _starvation(lasso: dict, file: str) -> list[str]:
     lines.extend(f"{stuck['thread']} {stuck['doing']}" for stuck in lasso["stuck"])
     lines.append(lasso["message"])
     lines.append(f"to the cycle and once round it: {_replay(file, lasso['schedule'] + lasso['cycle'])}")
-    lines.append(f"the cycle, repeated forever: {','.join(lasso['cycle'])}")
+    lines.append(f"the cycle, repeated forever: {schedule_text(lasso['cycle'])}")
     return lines
 
 

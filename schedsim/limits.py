@@ -97,3 +97,7 @@ class Bounds:
 
 
 DEFAULT_BOUNDS = Bounds()
+
+# A state-graph picture (DOT) of more states than this draws the shortest path to each end unless
+# `schedsim graph --full`: a few hundred boxes are no longer readable.
+PICTURE_LIMIT = 100

@@ -19,6 +19,7 @@ from .render import STATUS_WORDS, run_text
 from .replay import Run, replay_command
 from .report import count_json, outcome_json, shared_json
 from .sampling import UNFINISHED, Plan, RunResult, Sample, Seen
+from .wording import output_text, plural, schedule_text, short_fraction
 
 
 def build_sample_report(result: Sample) -> dict[str, Any]:
@@ -164,7 +165,8 @@ def _table(report: dict[str, Any]) -> list[str]:
         rows.append((str(number), _summary(outcome), f"{outcome['runs']:,}", f"{outcome['frequency']:.4f}",
                      _exact_cell(outcome, report["strategy"])))
     for more in report["more_outcomes"]:
-        rows.append(("", f"{more['outcomes']:,} more {STATUS_WORDS[more['status']]} outcomes",
+        rows.append(("", f"{more['outcomes']:,} more {STATUS_WORDS[more['status']]} "
+                         f"outcome{'s' if more['outcomes'] != 1 else ''}",
                      f"{more['runs']:,}", f"{more['runs'] / report['runs']:.4f}", ""))
     if report["unfinished"]:
         runs = report["unfinished"]["runs"]
@@ -172,7 +174,8 @@ def _table(report: dict[str, Any]) -> list[str]:
     for outcome in report["unseen"]:
         rows.append(("-", _summary(outcome), "0", f"{0:.4f}", _exact_cell(outcome, report["strategy"])))
     if report["more_unseen"]:
-        rows.append(("-", f"{report['more_unseen']:,} more possible outcomes", "0", f"{0:.4f}", ""))
+        rows.append(("-", f"{report['more_unseen']:,} more possible outcome{'s' if report['more_unseen'] != 1 else ''}",
+                     "0", f"{0:.4f}", ""))
     widths = [max(len(row[column]) for row in rows) for column in range(5)]
     aligned = []
     for row in rows:
@@ -183,12 +186,26 @@ def _table(report: dict[str, Any]) -> list[str]:
 
 
 def _summary(outcome: dict[str, Any]) -> str:
+    """Status, final values and the output: outcomes that differ only in what they printed read apart."""
     final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())
     text = f"{STATUS_WORDS[outcome['status']]:<9}  {final}".rstrip()
     if outcome["output"]:
-        count = len(outcome["output"])
-        text += f"  ({count} output line{'s' if count != 1 else ''})"
+        text += f"  output: {output_text(_repeats(outcome['output']), SUMMARY_OUTPUT, len(outcome['output']))}"
     return text
+
+
+SUMMARY_OUTPUT = 48  # characters of output in a table row; the outcome's own lines show more
+
+
+def _repeats(lines: list[str]) -> list[str]:
+    """Printed lines with a run of equal lines as one, `(x3)` after it: more of the output fits a row."""
+    runs: list[list] = []
+    for line in lines:
+        if runs and runs[-1][0] == line:
+            runs[-1][1] += 1
+        else:
+            runs.append([line, 1])
+    return [line if count == 1 else f"{line} (x{count})" for line, count in runs]
 
 
 def _exact_cell(outcome: dict[str, Any], strategy: str) -> str:
@@ -196,8 +213,9 @@ def _exact_cell(outcome: dict[str, Any], strategy: str) -> str:
         return ""
     if strategy == "uniform":
         count = outcome["interleavings"]
-        return f"{outcome['interleaving_share']:.4f} ({count:,} interleaving{'s' if count != 1 else ''})"
-    return f"{outcome['probability']:.4f} ({outcome['probability_exact']})"
+        return f"{outcome['interleaving_share']:.4f} ({plural(count, 'interleaving')})"
+    fraction = short_fraction(outcome["probability_exact"])
+    return f"{outcome['probability']:.4f}" + (f" ({fraction})" if fraction else "")
 
 
 def _outcome_lines(number: int, outcome: dict[str, Any], report: dict[str, Any], file: str) -> list[str]:
@@ -205,19 +223,16 @@ def _outcome_lines(number: int, outcome: dict[str, Any], report: dict[str, Any],
     if outcome.get("message"):
         lines.append(f"   {outcome['message']}")
     if outcome["output"]:
-        lines.append(f"   output: {_output_text(outcome['output'])}")
+        lines.append(f"   output: {output_text(outcome['output'], DETAIL_OUTPUT)}")
     lines.append(f"   first in run {outcome['run']:,}: {run_command(report, file, outcome['seed'])}")
-    schedule = ",".join(outcome["schedule"])
-    lines.append(f"   schedule ({len(outcome['schedule']):,} steps): {schedule or '(none)'}")
+    schedule = outcome["schedule"]
+    lines.append(f"   schedule ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] != "finished" and schedule:
         lines.append(f"   replay: {replay_command(file, outcome['schedule'])}")
     return lines
 
 
-def _output_text(output: list[str]) -> str:
-    if len(output) <= 6:
-        return " | ".join(output)
-    return " | ".join(output[:3]) + f" | ... | {output[-1]}  ({len(output):,} lines)"
+DETAIL_OUTPUT = 200  # characters of output under an outcome; --json has all of it
 
 
 def _leftover_lines(report: dict[str, Any], file: str) -> list[str]:
@@ -225,10 +240,10 @@ def _leftover_lines(report: dict[str, Any], file: str) -> list[str]:
     if report["unseen"]:
         lines += ["", "Possible, but not seen in these runs (shortest schedules from explore):"]
         for outcome in report["unseen"]:
-            lines.append(f"   {_summary(outcome)}: {','.join(outcome['schedule']) or '(none)'}")
+            lines.append(f"   {_summary(outcome)}: {schedule_text(outcome['schedule'])}")
     unfinished = report["unfinished"]
     if unfinished:
-        lines += ["", f"{unfinished['runs']:,} runs were still going after --max-steps {report['max_steps']:,} "
+        lines += ["", f"{plural(unfinished['runs'], 'run')} {'was' if unfinished['runs'] == 1 else 'were'} still going after --max-steps {report['max_steps']:,} "
                       "('unfinished' is not a way a run ends, only where sampling stopped it).",
                   "   Often a loop that spins until another thread runs; under pct, a spinning thread keeps the "
                   "highest priority after the last change point. Try --strategy random or a larger --max-steps.",
@@ -273,19 +288,19 @@ def run_options(plan: Plan) -> dict[str, Any]:
             "max_steps": options.max_steps, "max_states": options.max_states}
 
 
-def single_run_text(plan: Plan, result: RunResult, run: Run, file: str, predict: bool) -> str:
+def single_run_text(plan: Plan, result: RunResult, run: Run, file: str, predict: bool,
+                    show_locals: bool = False) -> str:
     """`schedsim run`: the trace, then the outcome (or how to reveal it) and the schedule."""
     options = run_options(plan)
     strategy = options["strategy"]
     if strategy == "pct":
         strategy += f" (depth {options['depth']}, change points among the first {options['pct_steps']:,} steps)"
     lines = [f"scenario {plan.program.name}: one run, strategy {strategy}, seed {result.seed}", "",
-             run_text(run, predict=predict).rstrip("\n")]
+             run_text(run, predict=predict, show_locals=show_locals).rstrip("\n")]
     if result.status == UNFINISHED:
         lines.append(f"unfinished: still going after --max-steps {options['max_steps']:,} "
                      "('unfinished' is not a way a run ends, only where it was stopped)")
-    schedule = ",".join(run.schedule)
-    lines += ["", f"schedule ({len(run.schedule):,} steps): {schedule or '(none)'}"]
+    lines += ["", f"schedule ({plural(len(run.schedule), 'step')}): {schedule_text(run.schedule)}"]
     if predict:
         lines.append(f"reveal: {run_command(options, file, result.seed)}")
     elif result.status not in ("finished", UNFINISHED):

@@ -92,8 +92,8 @@ def test_explore_text_lists_each_outcome_with_its_count_and_probability(counter_
     assert result.exit_code == 1
     text = result.stdout
     assert "21 states, 28 transitions, 20 interleavings" in text
-    assert "2 of 20 interleavings, probability 1/4 (0.25)" in text
-    assert "18 of 20 interleavings, probability 3/4 (0.75)" in text
+    assert "2 of 20 interleavings, probability 1/4 (25%)" in text
+    assert "18 of 20 interleavings, probability 3/4 (75%)" in text
     assert "final check failed: x == 2" in text
     assert f"replay: schedsim replay {counter_checked} --schedule A,A,B,A,B,B" in text
     assert text.index("finished") < text.index("VIOLATION")
@@ -226,7 +226,7 @@ def test_a_program_that_never_ends_is_not_said_to_finish(tmp_path):
                 pass
     """)
     result = invoke("explore", path)
-    assert "A run spins forever with probability 1." in result.stdout
+    assert "A run spins forever with probability 100%." in result.stdout
     assert "every run finishes" not in result.stdout
     assert result.exit_code == 1
 
@@ -241,7 +241,7 @@ def test_a_worker_meant_to_run_forever_is_an_outcome_not_a_failure(tmp_path):
     """)
     result = invoke("explore", path)
     assert "1. runs forever" in result.stdout
-    assert "probability 1 (1)" in result.stdout
+    assert "probability 100%" in result.stdout
     assert "runs forever by design" in result.stdout
     assert result.exit_code == 0
 
@@ -249,11 +249,13 @@ def test_a_worker_meant_to_run_forever_is_an_outcome_not_a_failure(tmp_path):
 # -- replay -------------------------------------------------------------------------
 
 def test_replay_prints_one_row_per_step_in_the_column_of_its_thread(locked):
-    """A's 4 steps then B's 6: each row's cell sits under its thread's header, with x after the step."""
+    """The initial state, then A's 4 steps and B's 6: each cell under its thread's header, with what it did
+    with values, x after the step and who holds L."""
     schedule = ["A"] * 4 + ["B"] * 6
     result = invoke("replay", locked, "--schedule", ",".join(schedule))
     assert result.exit_code == 0
-    header, rule, *rows = result.stdout.splitlines()
+    header, rule, start, *rows = result.stdout.splitlines()
+    assert start.startswith("   0  (start)") and "| x=0" in start
     columns = {name: header.index(f"  {name} ") + 2 for name in ("A", "B")}
     table = rows[:10]
     for number, (thread, row) in enumerate(zip(schedule, table), start=1):
@@ -261,10 +263,30 @@ def test_replay_prints_one_row_per_step_in_the_column_of_its_thread(locked):
         assert row[columns[thread]] == "L"      # the cell starts in this thread's column
         other = "B" if thread == "A" else "A"
         assert row[columns[other]] == " "
-    assert [row.split("| ")[1] for row in table] == [
-        "x=0", "x=0", "x=1", "x=1", "x=1", "x=1", "x=2", "x=2", "x=2", "x=2  prints '2'"]
-    assert "[read x]" in table[1] and "[write x]" in table[2]
+    cells = [[cell.strip() for cell in row.split("|")] for row in table]
+    assert [cell[1] for cell in cells] == ["x=0", "x=0", "x=1", "x=1", "x=1", "x=1", "x=2", "x=2", "x=2", "x=2"]
+    assert [cell[2] for cell in cells] == ["L: A", "L: A", "L: A", "", "L: B", "L: B", "L: B", "", "", ""]
+    assert "[read x -> 0]" in table[1] and "[x = 1]" in table[2] and "[acquire L]" in table[0]
+    assert "[read x -> 2]" in table[8] and "[prints '2']" in table[9]
     assert "outcome: finished, x=2" in result.stdout
+
+
+def test_replay_leaves_out_comments_and_shows_locals_on_request(tmp_path):
+    path = write_scenario(tmp_path, """
+        shared: {x: 0}
+        threads:
+          A: |
+            a = 5
+            if a > 1:   # a long comment that would widen every row of the table
+                x = a
+    """)
+    text = invoke("replay", path, "--schedule", "A,A,A").stdout
+    assert "comment" not in text
+    assert "L5 if a > 1:  [test -> true]" in text and "L6 x = a  [x = 5]" in text
+    assert "locals after" not in text
+    with_locals = invoke("replay", path, "--schedule", "A,A", "--locals").stdout.splitlines()
+    assert with_locals[0].endswith("| locals after")
+    assert with_locals[3].split("|")[-1].strip() == "a=5"
 
 
 def test_replay_json_lists_every_step_with_the_shared_values_after_it(locked):

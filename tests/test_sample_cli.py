@@ -69,13 +69,16 @@ def test_predict_hides_values_and_the_outcome_and_the_same_seed_reveals_them():
     predicted = invoke("run", COUNTER, "--seed", "5", "--predict")
     revealed = invoke("run", COUNTER, "--seed", "5")
     assert predicted.exit_code == 0
-    assert "x=?" in predicted.stdout and "x=0" not in predicted.stdout and "outcome: withheld" in predicted.stdout
+    rows = [line for line in predicted.stdout.splitlines() if line[:4].strip().isdigit()]
+    assert rows[0].startswith("   0  (start)") and rows[0].endswith("| x=0")  # the initial state is shown
+    assert all("x=?" in row and "x=0" not in row and "-> 0" not in row for row in rows[1:])
+    assert "outcome: withheld" in predicted.stdout
     assert f"reveal: schedsim run {COUNTER} --seed 5" in predicted.stdout
     assert "x=?" not in revealed.stdout and "outcome: " in revealed.stdout
     schedule = [line for line in predicted.stdout.splitlines() if line.startswith("schedule (")]
     assert schedule and schedule[0] in revealed.stdout.splitlines()
-    hidden = [line.split("|")[0] for line in predicted.stdout.splitlines() if "|" in line]
-    shown = [line.split("|")[0] for line in revealed.stdout.splitlines() if "|" in line]
+    hidden = [line.split("[")[0] for line in predicted.stdout.splitlines() if "|" in line]
+    shown = [line.split("[")[0] for line in revealed.stdout.splitlines() if "|" in line]
     assert hidden == shown  # the same steps, in the same columns
 
 
@@ -84,8 +87,8 @@ def test_run_trace_has_a_column_per_thread_and_a_row_per_step():
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("step"))
     assert header.split()[:3] == ["step", "A", "B"]
-    rows = [line for line in lines if line[:4].strip().isdigit()]
-    assert len(rows) == 6 and all("read x" in row or "write x" in row or "set" in row for row in rows)
+    rows = [line for line in lines if line[:4].strip().isdigit() and "(start)" not in line]
+    assert len(rows) == 6 and all("read x -> " in row or " = " in row.split("[")[1] for row in rows)
 
 
 def test_unfinished_runs_are_not_an_outcome(tmp_path):
