@@ -18,7 +18,7 @@ from . import render
 from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
-from .explorer import INTERRUPTED, explore
+from .explorer import INTERRUPTED, Exploration, explore
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
@@ -102,14 +102,33 @@ def _max_states_option(function: Any) -> Any:
                         show_default=True, help="Stop exploring after this many states and report what was found.")(function)
 
 
+def _max_race_states_option(function: Any) -> Any:
+    return click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_race_states,
+                        show_default=True, help="Stop the data-race search after this many (state, knowledge) pairs; "
+                                                "the report says so.")(function)
+
+
 @main.command("explore")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
-@click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_race_states, show_default=True,
-              help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
-def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int) -> None:
+@_max_race_states_option
+@click.option("--html", "html_output", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report as an interactive HTML page to this file.")
+def explore_command(file: str, as_json: bool, max_states: int, max_race_states: int, html_output: str | None) -> None:
     """Explore every interleaving of FILE and report each possible outcome."""
+    exploration, report = _explored(file, max_states, max_race_states)
+    if html_output:
+        _write_html(html_output, exploration, report)
+    if as_json:
+        _echo_json(report)
+    else:
+        click.echo(render.explore_text(report, file), nl=False)
+    sys.exit(exit_status(report))
+
+
+def _explored(file: str, max_states: int, max_race_states: int) -> tuple[Exploration, dict[str, Any]]:
+    """The exploration of FILE and its report, with progress and partial-report notes on stderr."""
     program = _program(file)
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress)
@@ -127,12 +146,32 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
     progress.done()
     if not analysis.complete or findings.interrupted:
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    report = build_report(exploration, analysis, findings)
-    if as_json:
-        _echo_json(report)
-    else:
-        click.echo(render.explore_text(report, file), nl=False)
-    sys.exit(exit_status(report))
+    return exploration, build_report(exploration, analysis, findings)
+
+
+def _write_html(output: str, exploration: Exploration, report: dict[str, Any], seed: int = 0) -> None:
+    from .html_report import page
+
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(page(exploration, report, seed))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+
+
+@main.command("html")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the page (.html).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the run that the page's predict-then-reveal part hides.")
+@_max_states_option
+@_max_race_states_option
+def html_command(file: str, output: str, seed: int, max_states: int, max_race_states: int) -> None:
+    """Write FILE's report as one self-contained interactive HTML page: outcomes, schedules, the
+    state graph, be-the-scheduler and predict-then-reveal; it opens from file:// with no network."""
+    exploration, report = _explored(file, max_states, max_race_states)
+    _write_html(output, exploration, report, seed)
+    click.echo(f"wrote {output}: {report['states']:,} states, {len(report['outcomes'])} outcomes")
 
 
 
