@@ -176,7 +176,7 @@ def _source(program: Program) -> dict[str, Any]:
         lines = []
     spans = []
     for thread in program.threads:
-        numbers = [instr.line for instr in thread.code if not instr.silent] or [thread.first_line]
+        numbers = [instr.line for instr in thread.code] or [thread.first_line]
         spans.append([min(numbers), max(numbers)])
     if not lines:  # no file to read (a program built in memory): the statements are all there is
         known = {instr.line: instr.text for thread in program.threads for instr in thread.code}

@@ -60,7 +60,7 @@ function renderHeader() {
 }
 
 function renderSource() {
-  byId("shared-initial").append(el("p", {class: "src"},
+  byId("shared-initial").append(el("p", {class: "shared-line"},
     D.shared.length ? "shared: " + D.shared.map((name, j) => `${name} = ${D.initial[j]}`).join(", ") : ""));
   D.threads.forEach((name, tid) => {
     const [first, last] = D.source.spans[tid];
@@ -176,7 +176,7 @@ function renderStepTable() {
     D.threads.forEach((name, tid) => {
       if (tid !== mover) { cells.push(el("td", {class: "stmt"})); return; }
       const s = statement(node(trace.path[k - 1]).n[tid]);
-      cells.push(el("td", {class: "stmt"}, `L${s.line} ${s.text}  [${s.action}]`));
+      cells.push(el("td", {class: "stmt"}, `L${s.line} ${s.text} `, el("span", {class: "action"}, s.action)));
     });
     const before = k === 0 ? null : node(trace.path[k - 1]);
     here.v.forEach((value, j) => cells.push(el("td", {class: "val" + (before && before.v[j] !== value ? " changed" : "")}, value)));
@@ -302,8 +302,8 @@ function renderGraph() {
     if (!layers.has(depth)) layers.set(depth, []);
     layers.get(depth).push(n);
   }
-  const gap = 24, rowGap = 56;
   const widest = Math.max(1, ...[...layers.values()].map(l => l.length));
+  const gap = Math.max(10, Math.min(28, 1200 / widest)), rowGap = 56, radius = Math.min(6, gap / 2.5);
   const place = new Map();
   for (const [depth, members] of layers) {
     const offset = (widest - members.length) * gap / 2;
@@ -327,7 +327,7 @@ function renderGraph() {
     const here = node(n);
     const [cx, cy] = place.get(n);
     const circle = document.createElementNS(SVG, "circle");
-    Object.entries({cx, cy, r: 6}).forEach(([k, v]) => circle.setAttribute(k, String(v)));
+    Object.entries({cx, cy, r: radius}).forEach(([k, v]) => circle.setAttribute(k, String(v)));
     circle.setAttribute("class", here.s ? `end-${here.s}` : "");
     circle.setAttribute("data-node", String(n));
     const title = document.createElementNS(SVG, "title");
@@ -376,7 +376,7 @@ function renderPredict() {
   const body = byId("predict-table").querySelector("tbody");
   P.steps.forEach((s, k) => {
     const cells = [el("td", {}, String(k + 1))];
-    D.threads.forEach(name => cells.push(el("td", {class: "stmt"}, name === s.thread ? `L${s.line} ${s.text}  [${s.action}]` : "")));
+    D.threads.forEach(name => cells.push(el("td", {class: "stmt"}, ...(name === s.thread ? [`L${s.line} ${s.text} `, el("span", {class: "action"}, s.action)] : []))));
     s.shared.forEach((value, j) => cells.push(el("td", {}, el("input", {"data-answer": value, "aria-label": `${D.shared[j]} after step ${k + 1}`}))));
     cells.push(el("td", {}, s.printed === null ? "" : el("input", {"data-answer": s.printed, "aria-label": `printed at step ${k + 1}`})));
     body.append(el("tr", {}, ...cells));
