@@ -66,9 +66,10 @@ def page_data(exploration: Exploration, report: dict[str, Any], seed: int = 0) -
         "initial": [show(value) for value in program.initial_shared],
         "source": _source(program),
         "instructions": [list(key) for key in instructions],
-        "outputs": [list(lines) for lines in outputs],
+        "outputs": [[outputs[lines[:-1]], lines[-1]] if lines else [-1, ""] for lines in outputs],
         "nodes": nodes,
         "all_embedded": everything,
+        "embed_limit": EMBED_LIMIT,
         "drawn": drawn,
         "all_drawn": len(drawn) == len(exploration.states),
         "traces": [{"label": trace["label"], "schedule": trace["schedule"], "outcome": trace["outcome"]}
@@ -155,7 +156,7 @@ def _node_json(exploration: Exploration, node: int, depth: int, instructions: di
         if ended is None and tid not in ready and state.threads[tid][0] != DONE:
             waits[str(tid)] = waiting_for(program, state, tid)
     entry = {"d": depth, "n": nexts, "v": [show(value) for value in state.shared],
-             "o": outputs.setdefault(state.output, len(outputs)), "s": ended,
+             "o": _output_index(state.output, outputs), "s": ended,
              "e": [[tid, target] for tid, target in moves(exploration, node)]}
     if waits:
         entry["w"] = waits
@@ -165,6 +166,20 @@ def _node_json(exploration: Exploration, node: int, depth: int, instructions: di
     if exploration.is_frontier(node):
         entry["f"] = True
     return entry
+
+
+def _output_index(lines: tuple, outputs: dict[tuple, int]) -> int:
+    """The index of a printed output in a table of (index of all but the last line, last line).
+
+    Each state's output holds every line printed so far; stored whole, a long
+    run's outputs would grow with the square of its length.
+    """
+    known = len(lines)
+    while known > 0 and lines[:known] not in outputs:
+        known -= 1
+    for length in range(known, len(lines) + 1):
+        outputs.setdefault(lines[:length], len(outputs))
+    return outputs[lines]
 
 
 def _source(program: Program) -> dict[str, Any]:

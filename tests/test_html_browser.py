@@ -151,3 +151,16 @@ def test_the_page_makes_no_network_request(browser, counter_page):
                                   ".content").startswith("default-src 'none'")
     assert browser.get_log("browser") == [] or all("Content Security Policy" not in entry["message"]
                                                    for entry in browser.get_log("browser"))
+
+
+def test_a_page_of_a_big_graph_says_it_holds_only_the_schedules(browser, counter_page, tmp_path, monkeypatch):
+    monkeypatch.setattr(html_report, "EMBED_LIMIT", 5)
+    exploration = explore(load_program(str(ROOT / "scenarios" / "counter.yaml")))
+    report = build_report(exploration, analyse(exploration), find(exploration, 100_000))
+    path = tmp_path / "partial.html"
+    path.write_text(html_report.page(exploration, report), encoding="utf-8")
+    open_page(browser, path)
+    assert "Only those states are in this page (a graph of more than 5 states" in browser.find_element(By.ID, "graph-note").text
+    for name in report["outcomes"][1]["schedule"]:   # the lost update's own schedule stays on the page
+        click_thread(browser, name)
+    assert status_text(browser).startswith("The run ended. You found outcome 2")

@@ -140,3 +140,16 @@ def test_same_page_for_every_hash_seed(tmp_path):
                         "-o", str(out)], check=True, env=env, capture_output=True)
         pages.append(out.read_bytes())
     assert pages[0] == pages[1]
+
+
+def test_each_nodes_output_is_a_chain_of_printed_lines():
+    exploration, report = report_of(str(ROOT / "scenarios" / "print_unlocked.yaml"))
+    data = html_report.page_data(exploration, report)
+
+    def lines(index):
+        prefix, last = data["outputs"][index]
+        return [] if prefix < 0 else lines(prefix) + [last]
+
+    assert all(lines(data["nodes"][str(node)]["o"]) == list(state.output)
+               for node, state in enumerate(exploration.states))
+    assert len(data["outputs"]) == len({state.output for state in exploration.states})  # one entry per output

@@ -180,7 +180,7 @@ function renderStepTable() {
     });
     const before = k === 0 ? null : node(trace.path[k - 1]);
     here.v.forEach((value, j) => cells.push(el("td", {class: "val" + (before && before.v[j] !== value ? " changed" : "")}, value)));
-    const printed = before && before.o !== here.o ? D.outputs[here.o][D.outputs[here.o].length - 1] : "";
+    const printed = before && before.o !== here.o ? D.outputs[here.o][1] : "";
     cells.push(el("td", {class: "val"}, printed));
     return el("tr", {class: k === trace.cursor ? "cursor" : "", "data-step": String(k),
                      onclick: () => { trace.cursor = k; renderTrace(); }}, ...cells);
@@ -341,8 +341,8 @@ function renderGraph() {
                              "green ends finish, red ones go wrong; the red path is the schedule shown above."
     : `The graph has ${R.states.toLocaleString("en")} states, too many to draw: only the ${D.drawn.length} states ` +
       "on the outcomes' and findings' schedules are drawn.";
-  const embedded = D.all_embedded ? "" : ` Only those states are in this page (more than ${Object.keys(D.nodes).length.toLocaleString("en")} ` +
-    "would make it too big), so the scheduler offers just the steps that stay on them.";
+  const embedded = D.all_embedded ? "" : " Only those states are in this page (a graph of more than " +
+    `${D.embed_limit.toLocaleString("en")} states is not embedded whole), so the scheduler offers just the steps that stay on them.`;
   byId("graph-note").textContent = note + embedded;
 }
 
