@@ -370,13 +370,13 @@ function renderPredict() {
   byId("predict-note").textContent = `One run, picked at random from seed ${P.seed} (as schedsim run --predict ` +
     `--seed ${P.seed} prints it). Work out each shared variable after every step and what is printed, ` +
     "then check; the outcome is withheld until you reveal it.";
-  const head = el("tr", {}, el("th", {}, "step"), ...D.threads.map(n => el("th", {}, n)),
+  const head = el("tr", {}, el("th", {}, "step"), el("th", {}, "thread"), el("th", {}, "statement"),
                   ...D.shared.map(n => el("th", {}, `${n} after`)), el("th", {}, "printed"));
   byId("predict-table").querySelector("thead").append(head);
   const body = byId("predict-table").querySelector("tbody");
   P.steps.forEach((s, k) => {
     const cells = [el("td", {}, String(k + 1))];
-    D.threads.forEach(name => cells.push(el("td", {class: "stmt"}, ...(name === s.thread ? [`L${s.line} ${s.text} `, el("span", {class: "action"}, s.action)] : []))));
+    cells.push(el("td", {}, s.thread), el("td", {class: "stmt"}, `L${s.line} ${s.text} `, el("span", {class: "action"}, s.action)));
     s.shared.forEach((value, j) => cells.push(el("td", {}, el("input", {"data-answer": value, "aria-label": `${D.shared[j]} after step ${k + 1}`}))));
     cells.push(el("td", {}, s.printed === null ? "" : el("input", {"data-answer": s.printed, "aria-label": `printed at step ${k + 1}`})));
     body.append(el("tr", {}, ...cells));
