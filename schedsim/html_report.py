@@ -14,6 +14,7 @@ from asking the network for anything.
 """
 from __future__ import annotations
 
+import html
 import json
 from importlib import resources
 from typing import Any
@@ -78,6 +79,14 @@ def page_data(exploration: Exploration, report: dict[str, Any], seed: int = 0) -
     }
 
 
+def notebook_html(exploration: Exploration, report: dict[str, Any], height: int = 720) -> str:
+    """The page in an iframe, for Jupyter's `_repr_html_`: its ids, script and CSP stay its own,
+    however many reports a notebook shows."""
+    source = html.escape(page(exploration, report), quote=True)
+    return (f'<iframe srcdoc="{source}" style="width: 100%; height: {height}px; border: 1px solid #ddd" '
+            'sandbox="allow-scripts"></iframe>')
+
+
 def _template(name: str) -> str:
     return resources.files("schedsim").joinpath("templates", name).read_text(encoding="utf-8")
 
@@ -109,20 +118,30 @@ def _follow(exploration: Exploration, schedule: list[str]) -> list[int]:
     return path
 
 
+FINDING_KINDS = ("violations", "races", "lock_order", "held_at_exit", "starvation")
+
+
 def _traces(exploration: Exploration, report: dict[str, Any]) -> list[dict[str, Any]]:
     """Every schedule the report names (outcomes first, then findings), with its path of nodes."""
     named = [(f"outcome {number}", outcome["schedule"], number - 1)
              for number, outcome in enumerate(report["outcomes"], start=1)]
-    for kind in ("violations", "races", "lock_order", "held_at_exit", "starvation"):
+    for kind in FINDING_KINDS:
         for number, finding in enumerate(report[kind], start=1):
             label = f"{kind.replace('_', ' ')} {number}: {finding.get('message', '')}".rstrip(": ")
-            for key in ("schedule", "deadlock_schedule"):
-                schedule = finding.get(key)
-                if schedule:
-                    suffix = " (the run that deadlocks)" if key == "deadlock_schedule" else ""
-                    named.append((label + suffix, schedule + finding.get("cycle", []) if key == "schedule" else schedule, None))
+            named.extend((label + suffix, schedule, None) for suffix, schedule in _finding_schedules(finding))
     return [{"label": label, "schedule": list(schedule), "outcome": outcome,
              "nodes": _follow(exploration, schedule)} for label, schedule, outcome in named]
+
+
+def _finding_schedules(finding: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(label suffix, schedule) of each run a finding names; a starvation lasso is shown with its
+    cycle run once."""
+    schedules = []
+    if finding.get("schedule"):
+        schedules.append(("", finding["schedule"] + finding.get("cycle", [])))
+    if finding.get("deadlock_schedule"):
+        schedules.append((" (the run that deadlocks)", finding["deadlock_schedule"]))
+    return schedules
 
 
 def _end_key(program: Program, state: State) -> tuple:

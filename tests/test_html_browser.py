@@ -164,3 +164,19 @@ def test_a_page_of_a_big_graph_says_it_holds_only_the_schedules(browser, counter
     for name in report["outcomes"][1]["schedule"]:   # the lost update's own schedule stays on the page
         click_thread(browser, name)
     assert status_text(browser).startswith("The run ended. You found outcome 2")
+
+
+def test_the_notebook_iframe_runs_the_page(browser, tmp_path):
+    exploration = explore(load_program(str(ROOT / "scenarios" / "counter.yaml")))
+    report = build_report(exploration, analyse(exploration), find(exploration, 100_000))
+    path = tmp_path / "notebook.html"
+    path.write_text("<!DOCTYPE html><html><body>" + html_report.notebook_html(exploration, report) + "</body></html>",
+                    encoding="utf-8")
+    open_page(browser, path)
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        click_thread(browser, "B")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#outcomes tbody tr")) == 2
+        assert "After 1 step" in status_text(browser)
+    finally:
+        browser.switch_to.default_content()

@@ -2,6 +2,7 @@
 the page asks the network for nothing, and the same input gives the same bytes."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -153,3 +154,10 @@ def test_each_nodes_output_is_a_chain_of_printed_lines():
     assert all(lines(data["nodes"][str(node)]["o"]) == list(state.output)
                for node, state in enumerate(exploration.states))
     assert len(data["outputs"]) == len({state.output for state in exploration.states})  # one entry per output
+
+
+def test_notebook_html_holds_the_whole_page_in_an_iframe():
+    exploration, report = report_of(COUNTER)
+    frame = html_report.notebook_html(exploration, report)
+    match = re.fullmatch(r'<iframe srcdoc="([^"]*)" style="[^"]*" sandbox="allow-scripts"></iframe>', frame)
+    assert html.unescape(match.group(1)) == html_report.page(exploration, report)
