@@ -25,7 +25,7 @@ from .render import explore_text
 from .replay import replay
 from .report import run_json
 from .sampling import SampleError, SampleOptions, single_run
-from .semantics import State, current_instruction, runnable, status, waiting_for
+from .semantics import DEADLOCK, State, current_instruction, runnable, status, waiting_for
 from .values import show
 
 EMBED_LIMIT = 20_000  # states embedded whole; beyond, only the nodes on the schedules the report names
@@ -172,7 +172,7 @@ def _node_json(exploration: Exploration, node: int, depth: int, instructions: di
             nexts.append(FINISHED_THREAD if state.threads[tid][0] == DONE else NOT_STARTED)
         else:
             nexts.append(instructions.setdefault((instr.line, instr.text, instr.action), len(instructions)))
-        if ended is None and tid not in ready and state.threads[tid][0] != DONE:
+        if ended in (None, DEADLOCK) and tid not in ready and state.threads[tid][0] != DONE:
             waits[str(tid)] = waiting_for(program, state, tid)
     entry = {"d": depth, "n": nexts, "v": [show(value) for value in state.shared],
              "o": _output_index(state.output, outputs), "s": ended,

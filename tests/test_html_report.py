@@ -69,6 +69,14 @@ def test_blocked_threads_say_what_they_wait_for(tmp_path):
     assert after_a["w"] == {"1": "waits to acquire L (held by A) at line 8"}
 
 
+def test_a_deadlocked_state_says_what_each_thread_waits_for():
+    exploration, report = report_of(str(ROOT / "scenarios" / "deadlock.yaml"))
+    data = html_report.page_data(exploration, report)
+    stuck = [node for node in data["nodes"].values() if node["s"] == "deadlock"]
+    assert stuck and all(node["e"] == [] and len(node["w"]) == 2 for node in stuck)
+    assert all("waits to acquire" in why and "held by" in why for node in stuck for why in node["w"].values())
+
+
 def test_big_graphs_embed_only_the_schedules_nodes(monkeypatch):
     monkeypatch.setattr(html_report, "EMBED_LIMIT", 5)
     exploration, report = report_of(COUNTER)

@@ -192,12 +192,11 @@ function renderChoices() {
   const box = byId("choices");
   box.replaceChildren();
   const here = node(trace.path[trace.cursor]);
-  if (here.s) return;
   if (here.f) {
     box.append(el("p", {class: "waiting"}, "The exploration stopped before this state's steps were found."));
     return;
   }
-  here.e.forEach(([tid, target], i) => {
+  if (!here.s) here.e.forEach(([tid, target], i) => {
     const s = statement(here.n[tid]);
     const attrs = {type: "button", class: "choose", "data-thread": D.threads[tid], onclick: () => choose(tid)};
     if (!node(target)) { attrs.disabled = "disabled"; attrs.title = "this step leaves the states embedded in the page"; }
