@@ -197,7 +197,7 @@ def _write_html(output: str, exploration: Exploration, report: dict[str, Any], s
 
 
 @main.command("html")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the page (.html).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Seed of the run that the page's predict-then-reveal part hides.")
