@@ -27,7 +27,7 @@ from . import render
 from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
-from .explorer import INTERRUPTED, explore
+from .explorer import INTERRUPTED, Exploration, explore
 from .limits import PICTURE_LIMIT
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
@@ -146,6 +146,12 @@ def _max_states_option(function: Any) -> Any:
                         show_default=True, help="Stop exploring after this many states and report what was found.")(function)
 
 
+def _max_race_states_option(function: Any) -> Any:
+    return click.option("--max-race-states", type=_OPTION_RANGE, default=DEFAULT_BOUNDS.max_race_states,
+                        show_default=True, help="Stop the data-race search after this many (state, knowledge) pairs; "
+                                                "the report says so.")(function)
+
+
 @main.command("explore")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text (a list of them for several files).")
@@ -153,14 +159,17 @@ def _max_states_option(function: Any) -> Any:
               help="Describe at most this many outcomes of each status, the most likely first; the rest are summed up.")
 @click.option("--all", "show_all", is_flag=True, help="Describe every outcome.")
 @_max_states_option
-@click.option("--max-race-states", type=_OPTION_RANGE, default=DEFAULT_BOUNDS.max_race_states, show_default=True,
-              help="Stop the data-race search after this many (state, knowledge) pairs; the report says so.")
+@_max_race_states_option
+@click.option("--html", "html_output", type=click.Path(dir_okay=False), default=None,
+              help="Also write the report as an interactive HTML page to this file (one FILE only).")
 def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: bool, max_states: int,
-                    max_race_states: int) -> None:
+                    max_race_states: int, html_output: str | None) -> None:
     """Explore every interleaving of each FILE and report each possible outcome.
 
     Several files give one report each; the exit status is the worst of theirs
     (2 bad input, then 1 something can go wrong, then 3 incomplete, then 0)."""
+    if html_output and len(files) > 1:
+        _fail("--html writes the page of one FILE; give one, or use `schedsim html` for each")
     statuses, reports = [], []
     for position, file in enumerate(files):
         if not as_json and position:
@@ -171,7 +180,9 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
             click.echo(f"schedsim: {exc.located(file=file)}", err=True)
             statuses.append(BAD_INPUT)
             continue
-        report = _explore_report(program, max_states, max_race_states)
+        exploration, report = _explore_report(program, max_states, max_race_states)
+        if html_output:
+            _write_html(html_output, exploration, report)
         reports.append(report)
         if not as_json:
             click.echo(render.explore_text(report, file, top=None if show_all else top), nl=False)
@@ -184,7 +195,7 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
 WORST = (OK, PARTIAL, FAILS, BAD_INPUT, INTERNAL)  # exit statuses from best to worst
 
 
-def _explore_report(program: Program, max_states: int, max_race_states: int) -> dict[str, Any]:
+def _explore_report(program: Program, max_states: int, max_race_states: int) -> tuple[Exploration, dict[str, Any]]:
     """Explore, analyse and search one program, with progress and warnings on stderr."""
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress)
@@ -203,7 +214,33 @@ def _explore_report(program: Program, max_states: int, max_race_states: int) -> 
     progress.done()
     if exploration.stopped != INTERRUPTED and (not analysis.complete or findings.interrupted):
         click.echo("schedsim: interrupted; the report is partial.", err=True)
-    return build_report(exploration, analysis, findings)
+    return exploration, build_report(exploration, analysis, findings)
+
+
+def _write_html(output: str, exploration: Exploration, report: dict[str, Any], seed: int = 0) -> None:
+    from .html_report import page
+
+    try:
+        with open(output, "w", encoding="utf-8") as stream:
+            stream.write(page(exploration, report, seed))
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror}")
+
+
+@main.command("html")
+@click.argument("file", type=click.Path())
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the page (.html).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the run that the page's predict-then-reveal part hides.")
+@_max_states_option
+@_max_race_states_option
+def html_command(file: str, output: str, seed: int, max_states: int, max_race_states: int) -> None:
+    """Write FILE's report as one self-contained interactive HTML page: outcomes, schedules, the
+    state graph, be-the-scheduler and predict-then-reveal; it opens from file:// with no network."""
+    exploration, report = _explore_report(_program(file), max_states, max_race_states)
+    _write_html(output, exploration, report, seed)
+    click.echo(f"wrote {output}: {report['states']:,} states, {len(report['outcomes'])} outcomes")
+
 
 
 @main.command("replay")
