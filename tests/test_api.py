@@ -1,6 +1,8 @@
 """The Python API: the CLI's pipeline as values, equal to the CLI's JSON, errors as ScenarioError."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import re
@@ -13,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 import schedsim
+import schedsim.testing
 from schedsim.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -199,10 +202,24 @@ def readme_api_examples() -> list[str]:
     return re.findall(r"```python\n(.*?)```", section.group(1), re.S)
 
 
-def test_every_readme_api_example_runs():
-    """The README's examples run, in order, in one namespace, as a reader would type them."""
+def test_every_readme_api_example_runs_and_prints_what_it_shows():
+    """The README's examples run, in order, in one namespace, as a reader would type them; in a block
+    that prints, its `# ` lines are what it prints."""
     examples = readme_api_examples()
-    assert len(examples) >= 3
+    assert len(examples) >= 5
     namespace: dict = {}
     for example in examples:
-        exec(compile(example, "README.md", "exec"), namespace)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(example, "README.md", "exec"), namespace)
+        if "print(" in example:
+            shown = [line[2:] for line in example.splitlines() if line.startswith("# ")]
+            assert printed.getvalue().splitlines() == shown
+
+
+def test_the_readme_failure_message_is_the_real_one():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = re.search(r"A\nfailure reads:\n\n```\n(.*?)```", text, re.S).group(1)
+    with pytest.raises(AssertionError) as raised:
+        schedsim.testing.assert_never(COUNTER, final={"x": 1})
+    assert f"AssertionError: {raised.value}\n" == shown
