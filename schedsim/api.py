@@ -200,7 +200,17 @@ class Result:
         caption = (f"{html.escape(self.program.name)}: {len(self.exploration.states):,} states, "
                    f"{_number(self.interleavings)} interleavings"
                    + ("" if self.complete else " (partial)"))
-        return f"<table><caption>{caption}</caption><tr>{head}</tr>{rows}</table>"
+        return f"<table><caption>{caption}</caption><tr>{head}</tr>{rows}</table>{_findings_html(self.findings)}"
+
+
+FINDING_WORDS = (("races", "data races"), ("lock_order", "lock-order inversions"),
+                 ("held_at_exit", "locks held at exit"), ("starvation", "starvation cycles"))
+
+
+def _findings_html(findings: Findings) -> str:
+    """A line under the table that counts each kind of finding; nothing when there is none."""
+    counts = [f"{len(getattr(findings, name))} {words}" for name, words in FINDING_WORDS if getattr(findings, name)]
+    return f"<p>findings: {', '.join(counts)} (print the result for the details)</p>" if counts else ""
 
 
 def _number(count: int | float | None) -> str:

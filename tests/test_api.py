@@ -13,10 +13,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
 
 import schedsim
 import schedsim.testing
 from schedsim.cli import main
+from strategies import scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTER = "scenarios/counter.yaml"
@@ -191,7 +193,14 @@ def test_html_table_has_a_row_per_outcome_and_escapes():
     page = result._repr_html_()
     assert page.count("<tr>") == 1 + len(result.outcomes)
     assert "&lt;b&gt;" in page and "<b>" not in page
-    assert "<td>1/1</td>" in page or "<td>1</td>" in page
+    assert "<td>1</td>" in page and "findings" not in page
+
+
+def test_html_counts_the_findings_under_the_table():
+    """The counter's races on x are A's read with B's write, A's write with B's read, and the two
+    writes: 3; the ordered philosophers have no finding."""
+    assert "<p>findings: 3 data races" in schedsim.explore(COUNTER)._repr_html_()
+    assert "findings" not in schedsim.explore("scenarios/dining_philosophers_3_ordered.yaml")._repr_html_()
 
 
 def readme_api_examples() -> list[str]:
@@ -235,3 +244,20 @@ def test_the_api_names_shadow_two_modules_that_stay_importable():
     assert callable(schedsim.replay) and callable(schedsim.crosscheck)
     assert importlib.import_module("schedsim.replay").replay_command is replay_command
     assert importlib.import_module("schedsim.crosscheck").DEFAULT_RUNS == 50
+
+
+@settings(max_examples=30, deadline=None)
+@given(scenarios())
+def test_each_outcome_is_its_json_entry_and_replays_to_itself(yaml_text):
+    """An Outcome says what its report entry says, by name; its schedule replays to it through the API."""
+    result = schedsim.explore(yaml_text)
+    entries = result.to_dict()["outcomes"]
+    assert len(entries) == len(result.outcomes)
+    for outcome, entry in zip(result.outcomes, entries):
+        assert (outcome.status, outcome.final, outcome.output, outcome.schedule, outcome.interleavings) == (
+            entry["status"], entry["final"], entry["output"], entry["schedule"], entry["interleavings"])
+        assert float(outcome.probability) == entry["probability"] and str(outcome.probability) == entry["probability_exact"]
+        run = result.replay(outcome.schedule)
+        assert (run.status, run.final, run.output, run.message) == (
+            outcome.status, outcome.final, outcome.output, outcome.message)
+    assert sum(outcome.probability for outcome in result.outcomes) == 1

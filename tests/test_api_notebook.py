@@ -34,7 +34,7 @@ def test_the_lost_update_notebook_runs_and_shows_what_it_stores(monkeypatch):
     assert len(code) >= 5
     for old, new in code:
         assert shown(new) == shown(old), (f"this cell shows something else now; run the notebook again and save it "
-                                          f"(jupyter nbconvert --to notebook --execute --inplace {NOTEBOOK.name}):\n"
+                                          f"(in Jupyter: Run All, then Save) in {NOTEBOOK.parent.name}/:\n"
                                           f"{old.source}")
     result_cell = next(new for _, new in code if "schedsim.explore(" in new.source)
     assert "<table>" in result_cell.outputs[0]["data"]["text/html"]
