@@ -35,6 +35,7 @@ from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
 from .graphs import Components, components
 from .limits import DEFAULT_BOUNDS, Bounds
+from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
 
 RUNS_FOREVER = "runs_forever"
@@ -95,8 +96,8 @@ class Analysis:
     deadlock_states: int = 0
     complete: bool = True                   # False when Ctrl-C stopped it: no counts or probabilities
     residual: float = 0.0                   # the largest relative residual of a floating-point solve
-    unsolved: int = 0                       # states of the largest cycle too large to solve: the
-                                            # probabilities past it are None (Bounds.max_solve_component)
+    unsolved: int = 0                       # states of the largest cycle not solved within the bounds: the
+                                            # probabilities past it are None (Bounds.max_solve_iterations)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -293,11 +294,7 @@ class _Flow:
         if not exits:
             self.trapped.append((members, sum(inflow[1:], inflow[0])))
             return
-        if len(members) > self.bounds.max_solve_component:
-            # Too large to solve in time: what leaves it, and all that follows, is not known (NaN).
-            self.unsolved = max(self.unsolved, len(members))
-            visits = dict.fromkeys(members, math.nan)
-        elif len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
+        if len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
             visits = _exact_visits(self.exploration, members, inflow)
         else:
             visits = self._float_visits(self.exploration, members, inflow)
@@ -306,8 +303,12 @@ class _Flow:
             self.mass[successor] += visits[node] / (offsets[node + 1] - offsets[node])
 
     def _float_visits(self, exploration: Exploration, members: list[int], inflow: list) -> dict[int, float]:
-        visits, residual = _float_visits(exploration, members, inflow)
-        self.residual = max(self.residual, residual)
+        visits, residual = _float_visits(exploration, members, inflow, self.bounds)
+        if residual is None:
+            # Not solved within the bounds: what leaves it, and all that follows, is not known (NaN).
+            self.unsolved = max(self.unsolved, len(members))
+        else:
+            self.residual = max(self.residual, residual)
         return visits
 
 
@@ -361,30 +362,62 @@ def _exact_visits(exploration: Exploration, members: list[int], inflow: list) ->
     return {node: Fraction(scaled[local[node]], determinant * common) for node in members}
 
 
-def _float_visits(exploration: Exploration, members: list[int], inflow: list) -> tuple[dict[int, float], float]:
-    """The same system in floating point, by sparse LU, and its relative residual.
+DENSE_MAX_COMPONENT = 300  # below this, a dense solve beats setting up a sparse one by far
 
-    One step of iterative refinement, with the same factors, follows the
-    solve; the residual left after it is what the report states.
+
+def _float_visits(exploration: Exploration, members: list[int], inflow: list,
+                  bounds: Bounds = DEFAULT_BOUNDS) -> tuple[dict[int, float], float | None]:
+    """The same system in floating point, and its relative residual (None where it was not solved).
+
+    By LU: dense when small, sparse up to `bounds.max_lu_component` states,
+    with one step of iterative refinement, with the same factors; the
+    residual left after it is what the report states. A larger component
+    would fill its LU factors beyond any budget, so it is solved by summing
+    the visits step by step (v = b + Qb + Q²b + ...), which converges as
+    fast as runs leave the component; past `bounds.max_solve_iterations`
+    terms it is left unsolved (NaN), never guessed.
     """
-    from scipy.sparse import csr_matrix, identity  # only here: see graphs on loading scipy
-    from scipy.sparse.linalg import splu
-
     _, inside = _inside_edges(exploration, members)
     size = len(members)
-    if inside:
-        source, target, degree = (np.array(column, dtype=np.float64) for column in zip(*inside))
-        transitions = csr_matrix((1.0 / degree, (target.astype(np.int64), source.astype(np.int64))), shape=(size, size))
-    else:
-        transitions = csr_matrix((size, size))
-    system = (identity(size, format="csc") - transitions).tocsc()
+    source, target, degree = (np.array(column, dtype=np.float64).reshape(-1) for column in zip(*inside)) if inside \
+        else (np.zeros(0), np.zeros(0), np.ones(0))
+    rows, columns = target.astype(np.int64), source.astype(np.int64)
     rhs = np.array([float(value) for value in inflow])
-    factors = splu(system)
-    solution = factors.solve(rhs)
-    solution += factors.solve(rhs - system @ solution)
+    if size > bounds.max_lu_component:
+        return _summed_visits(members, rows, columns, degree, rhs, bounds.max_solve_iterations)
+    if size <= DENSE_MAX_COMPONENT:
+        system = np.eye(size)
+        np.subtract.at(system, (rows, columns), 1.0 / degree)
+        solve = lambda vector: np.linalg.solve(system, vector)  # noqa: E731 - one name for both paths
+    else:
+        from scipy.sparse import csr_matrix, identity  # only here: see graphs on loading scipy
+        from scipy.sparse.linalg import splu
+
+        system = (identity(size, format="csc") - csr_matrix((1.0 / degree, (rows, columns)), shape=(size, size))).tocsc()
+        solve = splu(system).solve
+    solution = solve(rhs)
+    solution += solve(rhs - system @ solution)
     scale = max(float(np.abs(rhs).max()), 1e-300)
     residual = float(np.abs(system @ solution - rhs).max()) / scale
     return {node: float(value) for node, value in zip(members, solution)}, residual
+
+
+def _summed_visits(members: list[int], rows: np.ndarray, columns: np.ndarray, degree: np.ndarray, rhs: np.ndarray,
+                   iterations: int) -> tuple[dict[int, float], float | None]:
+    """Visits as the sum of the mass still inside after 0, 1, 2, ... steps, while that mass is not negligible."""
+    from scipy.sparse import csr_matrix
+
+    size = len(members)
+    step = csr_matrix((1.0 / degree, (rows, columns)), shape=(size, size))
+    total, inside = rhs.copy(), rhs.copy()
+    scale = max(float(np.abs(rhs).sum()), 1e-300)
+    for _ in range(iterations):
+        inside = step @ inside
+        total += inside
+        if float(inside.sum()) <= 1e-14 * scale:
+            residual = float(np.abs(total - step @ total - rhs).max()) / max(float(np.abs(rhs).max()), 1e-300)
+            return {node: float(value) for node, value in zip(members, total)}, residual
+    return dict.fromkeys(members, math.nan), None
 
 
 def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
@@ -437,7 +470,7 @@ def _outcomes(exploration: Exploration, ends: dict, probability: Callable[[Any],
         _join(groups, outcome_key(program, states[node]), node, count, mass)
     for node, mass, message in sorted(forever, key=lambda item: item[0]):
         state = states[node]
-        _join(groups, (RUNS_FOREVER, state.shared, state.output, message), node, INFINITE, mass)
+        _join(groups, Exact((RUNS_FOREVER, state.shared, state.output, message)), node, INFINITE, mass)
     outcomes = []
     for position, ((kind, final, output, message), (nearest, count, mass)) in enumerate(groups.items()):
         chance = probability(mass) if mass is not None else None
@@ -468,4 +501,4 @@ def outcome_key(program: p.Program, state: State) -> tuple:
         )
     else:
         message = None
-    return (kind, state.shared, state.output, message)
+    return Exact((kind, state.shared, state.output, message))  # 0, False and 0.0 are three outcomes

@@ -235,6 +235,8 @@ def _lock_witnesses(exploration: Exploration) -> dict[tuple[int, int], dict[int,
     program = exploration.program
     slots = _lock_slots(program)
     witnesses: dict = {}
+    if len(slots) < 2:
+        return witnesses  # holding one lock while asking for another takes two
     for node, state in enumerate(exploration.states):
         if state.fault is not None:
             continue
@@ -287,6 +289,8 @@ def held_at_exit(exploration: Exploration, moves: Moves) -> list[HeldAtExit]:
     """
     program = exploration.program
     slots = _lock_slots(program)
+    if not slots:
+        return []
     ends = _ends(exploration, moves, FINISHED, DEADLOCK)
     kept = {(tid, slot) for node in ends for tid, slot in _dead_owners(program, exploration.states[node], slots)}
     first: dict[tuple[int, int], int] = {}
