@@ -37,6 +37,7 @@ from .sampling import DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, SampleError, Sam
 from .sampling import sample as _sample
 from .scenario import Scenario, parse
 from .scenario import load as _load_file
+from .values import strict_json
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -64,8 +65,8 @@ def _program(source: Source) -> Program:
 
 
 def _json_text(data: Any) -> str:
-    """JSON exactly as the CLI prints it, final newline included."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    """JSON exactly as the CLI prints it (cli._echo_json), final newline included."""
+    return json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _count(count: Any) -> int | float | None:
@@ -122,8 +123,8 @@ class Replay:
         self.message: str | None = run.final.fault[1] if run.final.fault else None
 
     def to_dict(self) -> dict[str, Any]:
-        """The dict `schedsim replay --json` prints."""
-        return run_json(self.run)
+        """The dict `schedsim replay --json` prints: `json.loads(self.to_json())`."""
+        return strict_json(run_json(self.run))
 
     def to_json(self) -> str:
         """Exactly the text `schedsim replay --json` prints."""
@@ -168,8 +169,8 @@ class Result:
         return labelled_graph(self.exploration)
 
     def to_dict(self) -> dict[str, Any]:
-        """The dict `schedsim explore --json` prints."""
-        return build_report(self.exploration, self.analysis, self.findings)
+        """The dict `schedsim explore --json` prints: `json.loads(self.to_json())`."""
+        return strict_json(build_report(self.exploration, self.analysis, self.findings))
 
     def to_json(self) -> str:
         """Exactly the text `schedsim explore --json` prints."""
@@ -270,7 +271,7 @@ def sample(source: Source, *, runs: int = DEFAULT_RUNS, seed: int = 0, strategy:
                             max_steps=max_steps, max_states=max_states, top=top)
     try:
         validate(options)
-        return build_sample_report(_sample(program, options, jobs=jobs))
+        return strict_json(build_sample_report(_sample(program, options, jobs=jobs)))
     except SampleError as exc:
         raise ScenarioError(str(exc), file=program.file) from None
 
@@ -283,7 +284,7 @@ def crosscheck(source: Source, *, runs: int = CROSSCHECK_RUNS, seed: int = 0, ji
     scenario = load(source)
     options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)
     try:
-        return _crosscheck(scenario, compile_scenario(scenario), options)
+        return strict_json(_crosscheck(scenario, compile_scenario(scenario), options))
     except RealRunError as exc:
         raise ScenarioError(str(exc), file=scenario.file) from None
 

@@ -261,3 +261,15 @@ def test_each_outcome_is_its_json_entry_and_replays_to_itself(yaml_text):
         assert (run.status, run.final, run.output, run.message) == (
             outcome.status, outcome.final, outcome.output, outcome.message)
     assert sum(outcome.probability for outcome in result.outcomes) == 1
+
+
+def test_values_json_has_no_form_for_are_printed_as_the_cli_prints_them(tmp_path, monkeypatch):
+    """inf and nan are strings in the JSON, as `--json` writes them, and floats in `.final`."""
+    monkeypatch.chdir(tmp_path)
+    Path("inf.yaml").write_text("shared: {x: 0.5}\nthreads:\n  A: |\n    x = x * 1e308 * 1e308\n"
+                                "  B: |\n    x = x - x\n")
+    result = schedsim.explore("inf.yaml")
+    assert result.to_json() == cli("explore", "inf.yaml", "--json").stdout
+    assert {outcome["final"]["x"] for outcome in result.to_dict()["outcomes"]} == {0.0, "nan", "inf", "-inf"}
+    assert math.inf in [outcome.final["x"] for outcome in result.outcomes]
+    assert json.loads(result.to_json()) == result.to_dict()
