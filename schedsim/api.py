@@ -170,7 +170,11 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """The dict `schedsim explore --json` prints: `json.loads(self.to_json())`."""
-        return strict_json(build_report(self.exploration, self.analysis, self.findings))
+        return strict_json(self._report())
+
+    def _report(self) -> dict[str, Any]:
+        """The report as the CLI builds it, before JSON's restrictions; the text is rendered from it."""
+        return build_report(self.exploration, self.analysis, self.findings)
 
     def to_json(self) -> str:
         """Exactly the text `schedsim explore --json` prints."""
@@ -179,14 +183,14 @@ class Result:
     @property
     def exit_status(self) -> int:
         """The exit status `schedsim explore` would give: 0, 1 or 3."""
-        return exit_status(self.to_dict())
+        return exit_status(self._report())
 
     def replay(self, schedule: str | Sequence[str]) -> Replay:
         """The run of `schedule` (thread names, or "A,B,A"), step by step."""
         return _replay_program(self.program, schedule)
 
     def __str__(self) -> str:
-        return render.explore_text(self.to_dict(), self.program.file)
+        return render.explore_text(self._report(), self.program.file)
 
     def __repr__(self) -> str:
         state = "complete" if self.complete else "partial"

@@ -270,6 +270,7 @@ def test_values_json_has_no_form_for_are_printed_as_the_cli_prints_them(tmp_path
                                 "  B: |\n    x = x - x\n")
     result = schedsim.explore("inf.yaml")
     assert result.to_json() == cli("explore", "inf.yaml", "--json").stdout
+    assert str(result) == cli("explore", "inf.yaml").stdout
     assert {outcome["final"]["x"] for outcome in result.to_dict()["outcomes"]} == {0.0, "nan", "inf", "-inf"}
     assert math.inf in [outcome.final["x"] for outcome in result.outcomes]
     assert json.loads(result.to_json()) == result.to_dict()
