@@ -7,6 +7,7 @@ with a planted fault is caught.
 """
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import COUNTER_YAML, invoke, write_scenario
-from schedsim import analysis, explorer, replay, sampling, semantics
+from schedsim import analysis, explorer, sampling, semantics
 from schedsim import program as p
 from schedsim.compiler import compile_scenario
 from schedsim.crosscheck import AGREE, MISMATCH, Options, crosscheck
@@ -23,6 +24,7 @@ from schedsim.pyexport import ExportError, Limits, export_python
 from schedsim.realrun import Timeouts, free
 from schedsim.scenario import load, parse
 
+replay = importlib.import_module("schedsim.replay")  # the module: schedsim.replay is the API's function
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BUNDLED = sorted(SCENARIOS.glob("*.yaml"))
 QUICK = Options(runs=3, timeouts=Timeouts(step=1.0))
