@@ -103,6 +103,7 @@ class Sample:
     more_unseen: int                # how many more of those there are
     unfinished: Seen | None
     steps: int                      # steps taken over all runs
+    interrupted: bool = False       # Ctrl-C stopped it: plan.options.runs says how many runs were done
 
 
 def run_seed(seed: int, run: int) -> int:

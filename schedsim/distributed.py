@@ -1,0 +1,234 @@
+"""Sampling on a Dask cluster: batches of runs sent to workers, tallies merged in run order.
+
+`sample --cluster ADDRESS` hands batches of runs to a `dask.distributed`
+scheduler (`--cluster local` starts a `LocalCluster` on this machine first).
+A run depends only on (seed, run number), so a batch is a pure function of
+the scenario, the options and its range of runs: a batch can run on any
+worker, twice, or again after its worker died, and its tallies are the same.
+Batches are merged in the order of their run numbers, never in the order
+they finish, so the result is byte-identical to `--jobs 1`.
+
+The workers get the parsed scenario (plain frozen data), not the compiled
+program: compiled programs hold closures, which do not pickle. Each worker
+compiles it once and keeps the plan for the batches that follow.
+
+Dask is an optional extra: this module imports it only when a cluster is
+asked for, and says how to install it when it is missing.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+from dataclasses import dataclass, replace
+from typing import Callable, Iterator
+
+from . import sampling
+from .compiler import compile_scenario
+from .program import Program
+from .sampling import Plan, Sample, SampleError, SampleOptions
+from .scenario import Scenario
+
+INSTALL_HINT = 'pip install "schedsim[dask]"'
+MAX_BATCH = 1_000
+CONNECT_TIMEOUT = 10.0  # seconds to reach an existing scheduler
+RETRIES = 3             # times a batch is sent again after Dask gives up on it (KilledWorker)
+
+
+class ClusterError(SampleError):
+    """The cluster cannot be had or cannot run the batches (one line, for the user)."""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a worker needs to redo any run of a sample: plain data that pickles."""
+
+    scenario: Scenario
+    options: SampleOptions
+    version: str  # the client's schedsim: workers with another one would draw other runs
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(pickle.dumps((self.scenario, self.options, self.version))).hexdigest()[:16]
+
+
+# -- on the workers ----------------------------------------------------------
+
+_PLANS: dict[str, Plan] = {}  # per worker process: the plan of each recipe seen, built once
+
+
+def run_batch(recipe: Recipe, start: int, stop: int):
+    """Runs `start` to `stop - 1` of the recipe's sample, tallied as `--jobs 1` tallies them."""
+    from . import __version__
+
+    if recipe.version != __version__:
+        raise ClusterError(f"a worker has schedsim {__version__}, this machine {recipe.version}; "
+                           f"install the same schedsim on every worker")
+    plan = _PLANS.get(recipe.digest)
+    if plan is None:
+        _PLANS.clear()  # one sample at a time is the usual case; do not hoard compiled programs
+        plan = _PLANS[recipe.digest] = worker_plan(compile_scenario(recipe.scenario), recipe.options)
+    return sampling._run_chunk(plan, (start, stop))
+
+
+def worker_plan(program: Program, options: SampleOptions) -> Plan:
+    """The plan a worker needs: the strategy. The exact analysis is the client's
+    alone, so a worker explores the graph only for the uniform strategy."""
+    if options.strategy != "uniform":
+        options = replace(options, max_states=0)
+    return sampling.prepare(program, options)
+
+
+# -- on the client -----------------------------------------------------------
+
+Progress = Callable[[int, int, int], None]  # (runs done, runs asked, outcomes so far)
+
+
+def sample_on_cluster(program: Program, recipe: Recipe, address: str, workers: int | None = None,
+                      batch: int | None = None, progress: Progress | None = None,
+                      timeout: float = CONNECT_TIMEOUT) -> Sample:
+    """`recipe.options.runs` runs on the cluster at `address` ("local": a new LocalCluster of
+    `workers` processes). The result is `sampling.sample(program, options)`'s, byte for byte.
+
+    Ctrl-C stops it: the result tells runs 0 to done - 1 (the batches finished
+    without a gap), with `interrupted` set; before any batch is done, the
+    interrupt goes on up.
+    """
+    options = recipe.options
+    if batch is not None and batch < 1:
+        raise SampleError("--batch must be at least 1")
+    plan = sampling.prepare(program, options)
+    with _client(address, workers, timeout) as client:
+        size = batch or default_batch(options.runs, _threads(client))
+        tallies, steps, done = _tally(client, recipe, size, progress)
+    if done == 0:
+        raise KeyboardInterrupt
+    if done < options.runs:
+        plan = replace(plan, options=replace(options, runs=done))
+        return replace(sampling._summarise(plan, tallies, steps), interrupted=True)
+    return sampling._summarise(plan, tallies, steps)
+
+
+def default_batch(runs: int, threads: int) -> int:
+    """About eight batches per worker thread, so that a slow or lost worker
+    holds back little, and at most MAX_BATCH runs, so progress moves."""
+    return max(1, min(MAX_BATCH, runs // (8 * max(1, threads))))
+
+
+def _tally(client, recipe: Recipe, size: int, progress: Progress | None) -> tuple[dict, int, int]:
+    """Send the batches, a few per worker thread at a time; merge those finished without a gap.
+
+    Returns the merged tallies, steps and the runs merged (all of them unless Ctrl-C came).
+    """
+    from distributed import as_completed
+
+    runs = recipe.options.runs
+    batches = [(start, min(start + size, runs)) for start in range(0, runs, size)]
+    pending = iter(range(len(batches)))
+    finished: dict[int, tuple] = {}   # batch index -> its part, until merged
+    merged: list[tuple] = []          # the parts of batches 0 .. len(merged) - 1
+    attempts = [0] * len(batches)
+    outcomes: set = set()
+    runs_done = 0
+    futures = as_completed()
+    index_of = {}
+
+    def send(index: int) -> None:
+        start, stop = batches[index]
+        key = f"schedsim-{recipe.digest}-{start}-{attempts[index]}"
+        future = client.submit(run_batch, recipe, start, stop, key=key, pure=False, retries=0)
+        index_of[future.key] = index
+        futures.add(future)
+
+    try:
+        for index in _take(pending, max(4, 4 * _threads(client))):
+            send(index)
+        for future in futures:
+            index = index_of.pop(future.key)
+            part = _result(future, recipe, attempts, index)
+            if part is None:
+                send(index)
+                continue
+            finished[index] = part
+            outcomes.update(part[0])
+            runs_done += batches[index][1] - batches[index][0]
+            while len(merged) in finished:
+                merged.append(finished.pop(len(merged)))
+            for following in _take(pending, 1):
+                send(following)
+            if progress is not None:
+                progress(runs_done, runs, len(outcomes))
+    except KeyboardInterrupt:
+        client.cancel(list(futures.futures))
+    tallies, steps, *_ = sampling._merge(merged)
+    done = batches[len(merged) - 1][1] if merged else 0
+    return tallies, steps, done
+
+
+def _take(indexes: Iterator[int], count: int) -> list[int]:
+    return [index for _, index in zip(range(count), indexes)]
+
+
+def _result(future, recipe: Recipe, attempts: list[int], index: int):
+    """A finished batch's part, or None when it must be sent again (its workers kept dying)."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker:
+        attempts[index] += 1
+        if attempts[index] > RETRIES:
+            raise ClusterError(f"batch of runs from {index} was lost with {RETRIES + 1} workers in a row; "
+                               f"is a worker running out of memory?") from None
+        return None
+    except ClusterError:
+        raise
+    except (ImportError, AttributeError) as exc:
+        raise ClusterError(f"the workers cannot run schedsim ({type(exc).__name__}: {exc}); "
+                           f"install schedsim {recipe.version} on every worker") from None
+
+
+def _threads(client) -> int:
+    return sum(client.nthreads().values())
+
+
+class _client:
+    """A connected `distributed.Client`, and the LocalCluster behind it if this made one."""
+
+    def __init__(self, address: str, workers: int | None, timeout: float) -> None:
+        self.address, self.workers, self.timeout = address, workers, timeout
+        self.cluster = self.client = None
+
+    def __enter__(self):
+        distributed = _import_distributed()
+        try:
+            if self.address == "local":
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0", silence_logs=logging.ERROR)
+                self.client = distributed.Client(self.cluster, timeout=self.timeout)
+            else:
+                self.client = distributed.Client(self.address, timeout=self.timeout)
+        except (OSError, TimeoutError, ValueError) as exc:
+            self.__exit__(None, None, None)
+            raise ClusterError(f"cannot reach a Dask scheduler at {self.address}: {_one_line(exc)}") from None
+        return self.client
+
+    def __exit__(self, *_) -> None:
+        if self.client is not None:
+            self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(f"--cluster needs Dask, which is not installed: {INSTALL_HINT}") from None
+    return distributed
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__

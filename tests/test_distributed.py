@@ -1,0 +1,223 @@
+"""Sampling on a Dask cluster: the same bytes as `--jobs 1`, whatever the workers do.
+
+The cluster is real: a `dask scheduler` and two `dask worker` processes on
+127.0.0.1, started once for the module and always torn down. The client
+(schedsim) runs in the test process, through the CLI or the library.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from schedsim import __version__
+from schedsim.cli import load_program, main
+from schedsim.sample_report import build_sample_report
+from schedsim.sampling import SampleOptions, sample
+from schedsim.scenario import load
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+PRINTS = ROOT / "benchmarks" / "print_9x100.yaml"  # 900 steps a run, every run its own output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start(*args: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))  # the workers import schedsim from this tree
+    return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """SIGKILL: no nanny, so nothing is left behind, and a worker whose scheduler is gone would linger on SIGTERM."""
+    if process.poll() is None:
+        process.kill()
+    process.wait()
+
+
+def _worker(address: str, name: str) -> subprocess.Popen:
+    return _start("worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
+                  "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--no-nanny", "--name", name)
+
+
+def _wait_for(address: str, workers: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(workers, timeout=30)
+
+
+@dataclass
+class Cluster:
+    address: str
+    workers: dict[str, subprocess.Popen]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A scheduler with two one-thread workers, w1 and w2, as processes; all of them end with the module."""
+    pytest.importorskip("distributed")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    scheduler = _start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                       "--no-dashboard", "--dashboard-address", "127.0.0.1:0")
+    workers = {}
+    try:
+        workers = {name: _worker(address, name) for name in ("w1", "w2")}
+        _wait_for(address, 2)
+        yield Cluster(address, workers)
+    finally:
+        for process in [*workers.values(), scheduler]:
+            _stop(process)
+
+
+@pytest.fixture
+def scheduler(cluster):
+    return cluster.address
+
+
+def _cli(*args: str):
+    result = CliRunner().invoke(main, ["sample", *map(str, args)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize("file, options, batch", [
+    (SCENARIOS / "counter.yaml", ["--runs", "500"], ["--batch", "7"]),
+    (SCENARIOS / "dining_philosophers_3.yaml", ["--runs", "300", "--strategy", "pct", "--seed", "5"], []),
+    (SCENARIOS / "bank_transfer.yaml", ["--runs", "300", "--strategy", "uniform"], ["--batch", "1"]),
+    (SCENARIOS / "python" / "print_unlocked_small.py", ["--runs", "200", "--json"], []),
+])
+def test_cluster_output_is_the_bytes_of_one_job(scheduler, file, options, batch):
+    """Text or JSON, any strategy, any batch size, YAML or Python: byte for byte what --jobs 1 prints."""
+    alone = _cli(file, *options, "--jobs", "1")
+    spread = _cli(file, *options, "--cluster", scheduler, *batch)
+    assert spread.stdout == alone.stdout
+    assert spread.exit_code == alone.exit_code
+    assert "runs" in alone.stdout
+
+
+def _report_bytes(result) -> str:
+    return json.dumps(build_sample_report(result), sort_keys=True)
+
+
+def _library_sample(address: str, runs: int, **keywords):
+    from schedsim.distributed import Recipe, sample_on_cluster
+
+    options = SampleOptions(runs=runs, seed=3, max_states=0)
+    scenario = load(PRINTS)
+    program = load_program(str(PRINTS))
+    return options, sample_on_cluster(program, Recipe(scenario, options, __version__), address, **keywords)
+
+
+def test_ctrl_c_gives_the_runs_finished_without_a_gap(scheduler):
+    """Ctrl-C once a quarter of the runs are in: the result is the first `done` runs,
+    exactly as a sample of `done` runs tells them, and says it was interrupted."""
+    def interrupt_at_a_quarter(done: int, total: int, outcomes: int) -> None:
+        if done >= total // 4:
+            raise KeyboardInterrupt
+
+    try:
+        options, result = _library_sample(scheduler, 160, batch=8, progress=interrupt_at_a_quarter)
+    except KeyboardInterrupt:
+        raise AssertionError("batch 0 was not among the first 5 batches finished") from None
+    done = result.plan.options.runs
+    assert result.interrupted
+    assert 8 <= done < 160 and done % 8 == 0
+    expected = sample(load_program(str(PRINTS)), SampleOptions(runs=done, seed=3, max_states=0))
+    assert _report_bytes(result) == _report_bytes(expected)
+
+
+def test_an_existing_cluster_keeps_its_own_workers(scheduler):
+    """--jobs sizes a local cluster only; with an address it is a one-line error."""
+    result = _cli(SCENARIOS / "counter.yaml", "--cluster", scheduler, "--jobs", "2")
+    assert result.exit_code == 2
+    assert result.stderr == "schedsim: --jobs goes with --cluster local only: an existing cluster runs on the workers it has\n"
+
+
+def test_a_local_cluster_gives_the_bytes_of_one_job():
+    """--cluster local starts two worker processes on 127.0.0.1 and stops them."""
+    pytest.importorskip("distributed")
+    file = SCENARIOS / "counter_locked.yaml"
+    alone = _cli(file, "--runs", "300")
+    spread = _cli(file, "--runs", "300", "--cluster", "local", "--jobs", "2")
+    assert (spread.exit_code, spread.stdout) == (alone.exit_code, alone.stdout)
+
+
+def test_no_scheduler_at_the_address_is_one_line():
+    pytest.importorskip("distributed")
+    from schedsim.distributed import ClusterError
+
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match=r"^cannot reach a Dask scheduler at tcp://127\.0\.0\.1:\d+: "):
+        _library_sample(f"tcp://127.0.0.1:{_free_port()}", 10, timeout=1)
+    assert time.monotonic() - started < 10
+
+
+def test_without_dask_cluster_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` now fails
+    result = _cli(SCENARIOS / "counter.yaml", "--cluster", "local")
+    assert result.exit_code == 2
+    assert result.stderr == 'schedsim: --cluster needs Dask, which is not installed: pip install "schedsim[dask]"\n'
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch", "5"], "--batch goes with --cluster"),
+    (["--cluster", "local", "--batch", "0"], "--batch must be at least 1"),
+    (["--cluster", "local", "--batch", "x"], "--batch must be a whole number, not 'x'"),
+])
+def test_batch_is_checked(args, message):
+    result = _cli(SCENARIOS / "counter.yaml", *args)
+    assert result.exit_code == 2
+    assert message in result.stderr
+
+
+# Last in the module: it kills one of the module's two workers; the tests above need both.
+def test_a_worker_killed_mid_run_loses_no_runs(cluster):
+    """`schedsim sample --cluster` runs as its own process; worker w2 is killed (SIGKILL)
+    while it runs a batch and the sample is not done. Its batches are redone on w1,
+    and the output is still byte for byte that of --jobs 1."""
+    from distributed import Client
+
+    args = [PRINTS, "--runs", "80", "--seed", "3", "--max-states", "0"]
+    victim = cluster.workers["w2"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "schedsim", "sample", *map(str, args), "--cluster", cluster.address, "--batch", "4"]
+    with Client(cluster.address, timeout=30) as observer:
+        address = next(a for a, w in observer.scheduler_info()["workers"].items() if w["name"] == "w2")
+        spread = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            in_hand = _first_batch_on(observer, address, spread)
+            victim.send_signal(signal.SIGKILL)
+            mid_run = spread.poll() is None
+            stdout, stderr = spread.communicate(timeout=120)
+        finally:
+            _stop(spread)
+    assert in_hand.startswith("schedsim-") and mid_run, "the kill must land on a batch, mid-run"
+    assert victim.wait(timeout=10) == -signal.SIGKILL
+    alone = _cli(*args, "--jobs", "1")
+    assert (spread.returncode, stdout.decode()) == (alone.exit_code, alone.stdout), stderr.decode()
+
+
+def _first_batch_on(observer, worker: str, client_process: subprocess.Popen) -> str:
+    """The key of the first batch seen running on `worker` (polled every 10 ms)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and client_process.poll() is None:
+        keys = [key for key in observer.processing(workers=[worker]).get(worker, ()) if str(key).startswith("schedsim-")]
+        if keys:
+            return str(keys[0])
+        time.sleep(0.01)
+    raise AssertionError("no batch ran on the worker")
