@@ -297,12 +297,11 @@ def _sample_on_cluster(file: str, options: SampleOptions, cluster: str, workers:
                        batch: int | None):
     """sample --cluster: the scenario goes to the workers as parsed data; progress on stderr."""
     from .distributed import ClusterError, Recipe, sample_on_cluster
-    from . import __version__
 
     scenario, program = _scenario_program(file)
     progress = _ProgressLine()
     try:
-        return sample_on_cluster(program, Recipe(scenario, options, __version__), cluster, workers=workers,
+        return sample_on_cluster(program, Recipe(scenario, options), cluster, workers=workers,
                                  batch=batch, progress=progress.runs)
     except ClusterError as exc:
         _fail(str(exc))

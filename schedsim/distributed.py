@@ -24,7 +24,7 @@ import pickle
 from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from . import sampling
+from . import __version__, sampling
 from .compiler import compile_scenario
 from .program import Program
 from .sampling import Plan, Sample, SampleError, SampleOptions
@@ -46,7 +46,7 @@ class Recipe:
 
     scenario: Scenario
     options: SampleOptions
-    version: str  # the client's schedsim: workers with another one would draw other runs
+    version: str = __version__  # the client's schedsim: workers with another one might draw other runs
 
     @property
     def digest(self) -> str:
@@ -60,8 +60,6 @@ _PLANS: dict[str, Plan] = {}  # per worker process: the plan of each recipe seen
 
 def run_batch(recipe: Recipe, start: int, stop: int):
     """Runs `start` to `stop - 1` of the recipe's sample, tallied as `--jobs 1` tallies them."""
-    from . import __version__
-
     if recipe.version != __version__:
         raise ClusterError(f"a worker has schedsim {__version__}, this machine {recipe.version}; "
                            f"install the same schedsim on every worker")
@@ -185,8 +183,10 @@ def _result(future, recipe: Recipe, attempts: list[int], index: int):
     except ClusterError:
         raise
     except (ImportError, AttributeError) as exc:
-        raise ClusterError(f"the workers cannot run schedsim ({type(exc).__name__}: {exc}); "
+        raise ClusterError(f"the workers cannot run schedsim ({type(exc).__name__}: {_one_line(exc)}); "
                            f"install schedsim {recipe.version} on every worker") from None
+    except Exception as exc:  # the scheduler went away, or a worker failed: one line, not a traceback
+        raise ClusterError(f"the cluster failed a batch of runs: {type(exc).__name__}: {_one_line(exc)}") from None
 
 
 def _threads(client) -> int:

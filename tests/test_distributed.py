@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from schedsim import __version__
 from schedsim.cli import load_program, main
 from schedsim.sample_report import build_sample_report
 from schedsim.sampling import SampleOptions, sample
@@ -96,9 +95,9 @@ def _cli(*args: str):
 
 
 @pytest.mark.parametrize("file, options, batch", [
-    (SCENARIOS / "counter.yaml", ["--runs", "500"], ["--batch", "7"]),
+    (SCENARIOS / "counter.yaml", ["--runs", "200"], ["--batch", "7"]),
     (SCENARIOS / "dining_philosophers_3.yaml", ["--runs", "300", "--strategy", "pct", "--seed", "5"], []),
-    (SCENARIOS / "bank_transfer.yaml", ["--runs", "300", "--strategy", "uniform"], ["--batch", "1"]),
+    (SCENARIOS / "bank_transfer.yaml", ["--runs", "60", "--strategy", "uniform"], ["--batch", "1"]),
     (SCENARIOS / "python" / "print_unlocked_small.py", ["--runs", "200", "--json"], []),
 ])
 def test_cluster_output_is_the_bytes_of_one_job(scheduler, file, options, batch):
@@ -120,7 +119,7 @@ def _library_sample(address: str, runs: int, **keywords):
     options = SampleOptions(runs=runs, seed=3, max_states=0)
     scenario = load(PRINTS)
     program = load_program(str(PRINTS))
-    return options, sample_on_cluster(program, Recipe(scenario, options, __version__), address, **keywords)
+    return options, sample_on_cluster(program, Recipe(scenario, options), address, **keywords)
 
 
 def test_ctrl_c_gives_the_runs_finished_without_a_gap(scheduler):
@@ -185,6 +184,48 @@ def test_batch_is_checked(args, message):
     assert message in result.stderr
 
 
+def _cli_process(cluster: Cluster, args: list, batch: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "schedsim", "sample", *map(str, args), "--cluster", cluster.address, "--batch", batch]
+    return subprocess.Popen(command, env=dict(os.environ, PYTHONPATH=str(ROOT)), cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_ctrl_c_at_the_command_line_prints_the_partial_table_and_exits_3(cluster):
+    """SIGINT while batches run: the table of the runs finished without a gap, a line
+    on stderr saying how many, exit 3; the table is that of a sample of that many runs."""
+    from distributed import Client
+
+    args = [PRINTS, "--runs", "2000", "--seed", "4", "--max-states", "0", "--json"]
+    with Client(cluster.address, timeout=30) as observer:
+        spread = _cli_process(cluster, args, "4")
+        try:
+            _wait_until(lambda: _running_from(observer) >= 40 or spread.poll() is not None)  # 10 batches are in
+            spread.send_signal(signal.SIGINT)
+            stdout, stderr = spread.communicate(timeout=60)
+        finally:
+            _stop(spread)
+    assert spread.returncode == 3 and stdout, stderr.decode()
+    done = json.loads(stdout)["runs"]
+    assert stderr.decode().endswith(f"schedsim: interrupted after {done:,} of 2,000 runs; the report is partial.\n")
+    assert 4 <= done < 2000 and done % 4 == 0
+    alone = _cli(*[str(a) for a in args[:2]], str(done), *args[3:])
+    assert stdout.decode() == alone.stdout
+
+
+def _running_from(observer) -> int:
+    """The first run of the latest batch running on any worker (keys are schedsim-DIGEST-START-ATTEMPT)."""
+    starts = [int(str(key).split("-")[2]) for keys in observer.processing().values() for key in keys
+              if str(key).startswith("schedsim-")]
+    return max(starts, default=-1)
+
+
+def _wait_until(condition, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
 # Last in the module: it kills one of the module's two workers; the tests above need both.
 def test_a_worker_killed_mid_run_loses_no_runs(cluster):
     """`schedsim sample --cluster` runs as its own process; worker w2 is killed (SIGKILL)
@@ -194,11 +235,9 @@ def test_a_worker_killed_mid_run_loses_no_runs(cluster):
 
     args = [PRINTS, "--runs", "80", "--seed", "3", "--max-states", "0"]
     victim = cluster.workers["w2"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    command = [sys.executable, "-m", "schedsim", "sample", *map(str, args), "--cluster", cluster.address, "--batch", "4"]
     with Client(cluster.address, timeout=30) as observer:
         address = next(a for a, w in observer.scheduler_info()["workers"].items() if w["name"] == "w2")
-        spread = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        spread = _cli_process(cluster, args, "4")
         try:
             in_hand = _first_batch_on(observer, address, spread)
             victim.send_signal(signal.SIGKILL)
