@@ -308,7 +308,7 @@ def _sample_on_cluster(file: str, options: SampleOptions, cluster: str, workers:
     except SampleError as exc:
         _fail(f"{file}: {exc}")
     except KeyboardInterrupt:
-        click.echo("schedsim: interrupted before any batch of runs finished; nothing to report.", err=True)
+        click.echo("schedsim: interrupted before there was anything to report.", err=True)
         sys.exit(3)
     finally:
         progress.done()

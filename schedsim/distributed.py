@@ -115,53 +115,69 @@ def default_batch(runs: int, threads: int) -> int:
 
 
 def _tally(client, recipe: Recipe, size: int, progress: Progress | None) -> tuple[dict, int, int]:
-    """Send the batches, a few per worker thread at a time; merge those finished without a gap.
+    """The merged tallies, steps and runs done (all of them unless Ctrl-C came).
 
-    Returns the merged tallies, steps and the runs merged (all of them unless Ctrl-C came).
+    Parts are merged as soon as they join the run-ordered prefix, so memory
+    holds the merged tallies and at most a window of parts out of order.
     """
-    from distributed import as_completed
+    batches = _Batches(client, recipe, size, progress)
+    tallies, steps, *_ = sampling._merge(batches)
+    return tallies, steps, batches.done
 
-    runs = recipe.options.runs
-    batches = [(start, min(start + size, runs)) for start in range(0, runs, size)]
-    pending = iter(range(len(batches)))
-    finished: dict[int, tuple] = {}   # batch index -> its part, until merged
-    merged: list[tuple] = []          # the parts of batches 0 .. len(merged) - 1
-    attempts = [0] * len(batches)
-    outcomes: set = set()
-    runs_done = 0
-    futures = as_completed()
-    index_of = {}
 
-    def send(index: int) -> None:
-        start, stop = batches[index]
-        key = f"schedsim-{recipe.digest}-{start}-{attempts[index]}"
-        future = client.submit(run_batch, recipe, start, stop, key=key, pure=False, retries=0)
-        index_of[future.key] = index
-        futures.add(future)
+class _Batches:
+    """The batches of one sample, a few per worker thread in flight, their parts yielded in run order.
 
-    try:
-        for index in _take(pending, max(4, 4 * _threads(client))):
-            send(index)
-        for future in futures:
-            index = index_of.pop(future.key)
-            part = _result(future, recipe, attempts, index)
-            if part is None:
-                send(index)
-                continue
-            finished[index] = part
-            outcomes.update(part[0])
-            runs_done += batches[index][1] - batches[index][0]
-            while len(merged) in finished:
-                merged.append(finished.pop(len(merged)))
-            for following in _take(pending, 1):
-                send(following)
-            if progress is not None:
-                progress(runs_done, runs, len(outcomes))
-    except KeyboardInterrupt:
-        client.cancel(list(futures.futures))
-    tallies, steps, *_ = sampling._merge(merged)
-    done = batches[len(merged) - 1][1] if merged else 0
-    return tallies, steps, done
+    `done` is the run after the last part yielded. Ctrl-C ends the iteration
+    (what is in flight is cancelled), so the parts yielded are runs 0 to done - 1.
+    """
+
+    def __init__(self, client, recipe: Recipe, size: int, progress: Progress | None) -> None:
+        runs = recipe.options.runs
+        self.client, self.recipe, self.progress = client, recipe, progress
+        self.batches = [(start, min(start + size, runs)) for start in range(0, runs, size)]
+        self.attempts = [0] * len(self.batches)
+        self.index_of: dict[str, int] = {}
+        self.done = 0
+
+    def __iter__(self):
+        from distributed import as_completed
+
+        self.futures = as_completed()
+        pending = iter(range(len(self.batches)))
+        finished: dict[int, tuple] = {}  # batch index -> its part, until the prefix reaches it
+        outcomes: set = set()
+        runs_finished = next_index = 0
+        try:
+            for index in _take(pending, max(4, 4 * _threads(self.client))):
+                self._send(index)
+            for future in self.futures:
+                index = self.index_of.pop(future.key)
+                part = _result(future, self.recipe, self.attempts, index)
+                if part is None:
+                    self._send(index)
+                    continue
+                finished[index] = part
+                outcomes.update(part[0])
+                runs_finished += self.batches[index][1] - self.batches[index][0]
+                for following in _take(pending, 1):
+                    self._send(following)
+                if self.progress is not None:
+                    self.progress(runs_finished, self.recipe.options.runs, len(outcomes))
+                while next_index in finished:
+                    # done first: once the merge asks for the next part, it has added this one
+                    self.done = self.batches[next_index][1]
+                    next_index += 1
+                    yield finished.pop(next_index - 1)
+        except KeyboardInterrupt:
+            self.client.cancel(list(self.futures.futures))
+
+    def _send(self, index: int) -> None:
+        start, stop = self.batches[index]
+        key = f"schedsim-{self.recipe.digest}-{start}-{self.attempts[index]}"
+        future = self.client.submit(run_batch, self.recipe, start, stop, key=key, pure=False)
+        self.index_of[future.key] = index
+        self.futures.add(future)
 
 
 def _take(indexes: Iterator[int], count: int) -> list[int]:

@@ -173,6 +173,18 @@ def test_without_dask_cluster_says_how_to_install_it(monkeypatch):
     assert result.stderr == 'schedsim: --cluster needs Dask, which is not installed: pip install "schedsim[dask]"\n'
 
 
+def test_progress_tells_runs_done_their_rate_and_the_outcomes_so_far(capsys):
+    """Off a terminal, a progress line every 10 s on stderr (here, 20 s into the runs)."""
+    from schedsim.cli import _ProgressLine
+
+    progress = _ProgressLine()
+    progress.tty = False
+    progress.runs(0, 1_000, 0)
+    progress.stage_started -= 20
+    progress.runs(100, 1_000, 7)
+    assert capsys.readouterr().err == "sampling: 100 of 1,000 runs, 5 runs/s, 7 outcomes so far\n"
+
+
 @pytest.mark.parametrize("args, message", [
     (["--batch", "5"], "--batch goes with --cluster"),
     (["--cluster", "local", "--batch", "0"], "--batch must be at least 1"),
