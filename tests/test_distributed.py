@@ -35,8 +35,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start(*args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))  # the workers import schedsim from this tree
+def _start(*args: str, hash_seed: str = "0") -> subprocess.Popen:
+    # The workers import schedsim from this tree, each with its own string hashing.
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED=hash_seed)
     return subprocess.Popen([sys.executable, "-m", "dask", *args], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -48,9 +49,10 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _worker(address: str, name: str) -> subprocess.Popen:
+def _worker(address: str, name: str, hash_seed: str) -> subprocess.Popen:
     return _start("worker", address, "--host", "127.0.0.1", "--nworkers", "1", "--nthreads", "1",
-                  "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--no-nanny", "--name", name)
+                  "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--no-nanny", "--name", name,
+                  hash_seed=hash_seed)
 
 
 def _wait_for(address: str, workers: int) -> None:
@@ -68,14 +70,17 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """A scheduler with two one-thread workers, w1 and w2, as processes; all of them end with the module."""
+    """A scheduler with two one-thread workers, w1 and w2, as processes; all of them end with the module.
+
+    The workers hash strings with PYTHONHASHSEED 1 and 2, the tests with
+    their own: the tallies must not depend on it."""
     pytest.importorskip("distributed")
     address = f"tcp://127.0.0.1:{_free_port()}"
     scheduler = _start("scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
                        "--no-dashboard", "--dashboard-address", "127.0.0.1:0")
     workers = {}
     try:
-        workers = {name: _worker(address, name) for name in ("w1", "w2")}
+        workers = {name: _worker(address, name, hash_seed=name[1]) for name in ("w1", "w2")}
         _wait_for(address, 2)
         yield Cluster(address, workers)
     finally:
@@ -138,6 +143,15 @@ def test_ctrl_c_gives_the_runs_finished_without_a_gap(scheduler):
     assert 8 <= done < 160 and done % 8 == 0
     expected = sample(load_program(str(PRINTS)), SampleOptions(runs=done, seed=3, max_states=0))
     assert _report_bytes(result) == _report_bytes(expected)
+
+
+def test_a_worker_with_another_schedsim_refuses_in_one_line(scheduler):
+    from schedsim.distributed import ClusterError, Recipe, sample_on_cluster
+
+    options = SampleOptions(runs=20, max_states=0)
+    recipe = Recipe(load(SCENARIOS / "counter.yaml"), options, version="0.0.1")
+    with pytest.raises(ClusterError, match=r"^a worker has schedsim \S+, this machine 0\.0\.1; install the same"):
+        sample_on_cluster(load_program(str(SCENARIOS / "counter.yaml")), recipe, scheduler)
 
 
 def test_an_existing_cluster_keeps_its_own_workers(scheduler):
