@@ -153,7 +153,7 @@ class _Batches:
                 self._send(index)
             for future in self.futures:
                 index = self.index_of.pop(future.key)
-                part = _result(future, self.recipe, self.attempts, index)
+                part = _result(future, self.recipe, self.attempts, index, self.batches[index])
                 if part is None:
                     self._send(index)
                     continue
@@ -184,7 +184,7 @@ def _take(indexes: Iterator[int], count: int) -> list[int]:
     return [index for _, index in zip(range(count), indexes)]
 
 
-def _result(future, recipe: Recipe, attempts: list[int], index: int):
+def _result(future, recipe: Recipe, attempts: list[int], index: int, batch: tuple[int, int]):
     """A finished batch's part, or None when it must be sent again (its workers kept dying)."""
     from distributed import KilledWorker
 
@@ -193,8 +193,8 @@ def _result(future, recipe: Recipe, attempts: list[int], index: int):
     except KilledWorker:
         attempts[index] += 1
         if attempts[index] > RETRIES:
-            raise ClusterError(f"batch of runs from {index} was lost with {RETRIES + 1} workers in a row; "
-                               f"is a worker running out of memory?") from None
+            raise ClusterError(f"the batch of runs {batch[0]} to {batch[1] - 1} was lost with {RETRIES + 1} "
+                               f"workers in a row; is a worker running out of memory?") from None
         return None
     except ClusterError:
         raise
@@ -226,9 +226,10 @@ class _client:
                 self.client = distributed.Client(self.cluster, timeout=self.timeout)
             else:
                 self.client = distributed.Client(self.address, timeout=self.timeout)
-        except (OSError, TimeoutError, ValueError) as exc:
+        except (OSError, TimeoutError, ValueError, RuntimeError) as exc:
             self.__exit__(None, None, None)
-            raise ClusterError(f"cannot reach a Dask scheduler at {self.address}: {_one_line(exc)}") from None
+            what = "start a local Dask cluster" if self.address == "local" else f"reach a Dask scheduler at {self.address}"
+            raise ClusterError(f"cannot {what}: {_one_line(exc)}") from None
         return self.client
 
     def __exit__(self, *_) -> None:
