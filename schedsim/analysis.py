@@ -30,13 +30,12 @@ from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
-from scipy.sparse import csr_matrix, identity
-from scipy.sparse.linalg import splu
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
 from .graphs import Components, components
 from .limits import DEFAULT_BOUNDS, Bounds
+from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
 
 RUNS_FOREVER = "runs_forever"
@@ -97,8 +96,8 @@ class Analysis:
     deadlock_states: int = 0
     complete: bool = True                   # False when Ctrl-C stopped it: no counts or probabilities
     residual: float = 0.0                   # the largest relative residual of a floating-point solve
-    unsolved: int = 0                       # states of the largest cycle too large to solve: the
-                                            # probabilities past it are None (Bounds.max_solve_component)
+    unsolved: int = 0                       # states of the largest cycle not solved within the bounds: the
+                                            # probabilities past it are None (Bounds.max_solve_iterations)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -295,11 +294,7 @@ class _Flow:
         if not exits:
             self.trapped.append((members, sum(inflow[1:], inflow[0])))
             return
-        if len(members) > self.bounds.max_solve_component:
-            # Too large to solve in time: what leaves it, and all that follows, is not known (NaN).
-            self.unsolved = max(self.unsolved, len(members))
-            visits = dict.fromkeys(members, math.nan)
-        elif len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
+        if len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
             visits = _exact_visits(self.exploration, members, inflow)
         else:
             visits = self._float_visits(self.exploration, members, inflow)
@@ -308,8 +303,12 @@ class _Flow:
             self.mass[successor] += visits[node] / (offsets[node + 1] - offsets[node])
 
     def _float_visits(self, exploration: Exploration, members: list[int], inflow: list) -> dict[int, float]:
-        visits, residual = _float_visits(exploration, members, inflow)
-        self.residual = max(self.residual, residual)
+        visits, residual = _float_visits(exploration, members, inflow, self.bounds)
+        if residual is None:
+            # Not solved within the bounds: what leaves it, and all that follows, is not known (NaN).
+            self.unsolved = max(self.unsolved, len(members))
+        else:
+            self.residual = max(self.residual, residual)
         return visits
 
 
@@ -328,55 +327,97 @@ def _inside_edges(exploration: Exploration, members: list[int]) -> tuple[dict[in
 
 
 def _exact_visits(exploration: Exploration, members: list[int], inflow: list) -> dict[int, Fraction]:
-    """Solve visits[v] = inflow[v] + sum(visits[u] / outdegree(u)) over steps u->v inside, in fractions.
+    """Solve visits[v] = inflow[v] + sum(visits[u] / outdegree(u)) over steps u->v inside, in exact rationals.
 
-    Gauss-Jordan elimination over sparse rows; only ever given components
-    small enough (`Bounds.exact_max_component`) to stay cheap.
+    The system, scaled by the lcm of the out-degrees, is an integer
+    M-matrix, so fraction-free (Bareiss) elimination needs no pivoting and
+    keeps every number an int; Fractions everywhere were ten times slower. Only ever given components small
+    enough (`Bounds.exact_max_component`) for the cubic elimination.
     """
     local, inside = _inside_edges(exploration, members)
     size = len(members)
-    rows: list[dict[int, Fraction]] = [{i: Fraction(1)} for i in range(size)]
-    rhs = [Fraction(value) for value in inflow]
+    scale = math.lcm(1, *{degree for _, _, degree in inside})
+    common = math.lcm(*[Fraction(value).denominator for value in inflow])
+    rows = [[0] * size + [int(Fraction(value) * common) * scale] for value in inflow]
+    for row in range(size):
+        rows[row][row] = scale
     for source, target, degree in inside:
-        row = rows[target]
-        row[source] = row.get(source, Fraction(0)) - Fraction(1, degree)
-    for pivot in range(size):
-        pivot_row = rows[pivot]
-        factor = pivot_row[pivot]
-        for column in pivot_row:
-            pivot_row[column] /= factor
-        rhs[pivot] /= factor
-        for other in range(size):
-            weight = rows[other].get(pivot) if other != pivot else None
-            if not weight:
-                continue
-            for column, value in pivot_row.items():
-                rows[other][column] = rows[other].get(column, Fraction(0)) - weight * value
-            rhs[other] -= weight * rhs[pivot]
-    return {node: rhs[local[node]] for node in members}
+        rows[target][source] -= scale // degree
+    previous = 1
+    for pivot in range(size - 1):
+        top, lead = rows[pivot], rows[pivot][pivot]
+        for row in rows[pivot + 1:]:
+            factor = row[pivot]
+            for column in range(pivot + 1, size + 1):
+                row[column] = (row[column] * lead - factor * top[column]) // previous
+            row[pivot] = 0
+        previous = lead
+    # After Bareiss the last pivot is det(M), and det * solution is integral (Cramer's rule).
+    determinant = rows[-1][-2]
+    scaled = [0] * size
+    for row in range(size - 1, -1, -1):
+        entries = rows[row]
+        known = sum(entries[column] * scaled[column] for column in range(row + 1, size))
+        scaled[row] = (determinant * entries[size] - known) // entries[row]
+    return {node: Fraction(scaled[local[node]], determinant * common) for node in members}
 
 
-def _float_visits(exploration: Exploration, members: list[int], inflow: list) -> tuple[dict[int, float], float]:
-    """The same system in floating point, by sparse LU, and its relative residual.
+DENSE_MAX_COMPONENT = 300  # below this, a dense solve beats setting up a sparse one by far
 
-    One step of iterative refinement, with the same factors, follows the
-    solve; the residual left after it is what the report states.
+
+def _float_visits(exploration: Exploration, members: list[int], inflow: list,
+                  bounds: Bounds = DEFAULT_BOUNDS) -> tuple[dict[int, float], float | None]:
+    """The same system in floating point, and its relative residual (None where it was not solved).
+
+    By LU: dense when small, sparse up to `bounds.max_lu_component` states,
+    with one step of iterative refinement, with the same factors; the
+    residual left after it is what the report states. A larger component
+    would fill its LU factors beyond any budget, so it is solved by summing
+    the visits step by step (v = b + Qb + Q²b + ...), which converges as
+    fast as runs leave the component; past `bounds.max_solve_iterations`
+    terms it is left unsolved (NaN), never guessed.
     """
     _, inside = _inside_edges(exploration, members)
     size = len(members)
-    if inside:
-        source, target, degree = (np.array(column, dtype=np.float64) for column in zip(*inside))
-        transitions = csr_matrix((1.0 / degree, (target.astype(np.int64), source.astype(np.int64))), shape=(size, size))
-    else:
-        transitions = csr_matrix((size, size))
-    system = (identity(size, format="csc") - transitions).tocsc()
+    source, target, degree = (np.array(column, dtype=np.float64).reshape(-1) for column in zip(*inside)) if inside \
+        else (np.zeros(0), np.zeros(0), np.ones(0))
+    rows, columns = target.astype(np.int64), source.astype(np.int64)
     rhs = np.array([float(value) for value in inflow])
-    factors = splu(system)
-    solution = factors.solve(rhs)
-    solution += factors.solve(rhs - system @ solution)
+    if size > bounds.max_lu_component:
+        return _summed_visits(members, rows, columns, degree, rhs, bounds.max_solve_iterations)
+    if size <= DENSE_MAX_COMPONENT:
+        system = np.eye(size)
+        np.subtract.at(system, (rows, columns), 1.0 / degree)
+        solve = lambda vector: np.linalg.solve(system, vector)  # noqa: E731 - one name for both paths
+    else:
+        from scipy.sparse import csr_matrix, identity  # only here: see graphs on loading scipy
+        from scipy.sparse.linalg import splu
+
+        system = (identity(size, format="csc") - csr_matrix((1.0 / degree, (rows, columns)), shape=(size, size))).tocsc()
+        solve = splu(system).solve
+    solution = solve(rhs)
+    solution += solve(rhs - system @ solution)
     scale = max(float(np.abs(rhs).max()), 1e-300)
     residual = float(np.abs(system @ solution - rhs).max()) / scale
     return {node: float(value) for node, value in zip(members, solution)}, residual
+
+
+def _summed_visits(members: list[int], rows: np.ndarray, columns: np.ndarray, degree: np.ndarray, rhs: np.ndarray,
+                   iterations: int) -> tuple[dict[int, float], float | None]:
+    """Visits as the sum of the mass still inside after 0, 1, 2, ... steps, while that mass is not negligible."""
+    from scipy.sparse import csr_matrix
+
+    size = len(members)
+    step = csr_matrix((1.0 / degree, (rows, columns)), shape=(size, size))
+    total, inside = rhs.copy(), rhs.copy()
+    scale = max(float(np.abs(rhs).sum()), 1e-300)
+    for _ in range(iterations):
+        inside = step @ inside
+        total += inside
+        if float(inside.sum()) <= 1e-14 * scale:
+            residual = float(np.abs(total - step @ total - rhs).max()) / max(float(np.abs(rhs).max()), 1e-300)
+            return {node: float(value) for node, value in zip(members, total)}, residual
+    return dict.fromkeys(members, math.nan), None
 
 
 def _spinning_loops(exploration: Exploration, members: set) -> list[Loop]:
@@ -429,7 +470,7 @@ def _outcomes(exploration: Exploration, ends: dict, probability: Callable[[Any],
         _join(groups, outcome_key(program, states[node]), node, count, mass)
     for node, mass, message in sorted(forever, key=lambda item: item[0]):
         state = states[node]
-        _join(groups, (RUNS_FOREVER, state.shared, state.output, message), node, INFINITE, mass)
+        _join(groups, Exact((RUNS_FOREVER, state.shared, state.output, message)), node, INFINITE, mass)
     outcomes = []
     for position, ((kind, final, output, message), (nearest, count, mass)) in enumerate(groups.items()):
         chance = probability(mass) if mass is not None else None
@@ -460,4 +501,4 @@ def outcome_key(program: p.Program, state: State) -> tuple:
         )
     else:
         message = None
-    return (kind, state.shared, state.output, message)
+    return Exact((kind, state.shared, state.output, message))  # 0, False and 0.0 are three outcomes

@@ -1,15 +1,24 @@
 """The command line: parse arguments, call the pipeline, render, map to exit codes.
 
-Exit status: 0 when every run finishes and every check holds, 1 when some
-run can fail (violation, deadlock or error) or can spin forever, 2 for bad
-input, 3 when an incomplete exploration found nothing wrong in the part it
-covered.
+Exit status, one meaning each:
+
+- 0: every run finishes and every check holds (or: done, for show, export, graph);
+- 1: some run can fail (violation, deadlock or error) or spin forever, or
+  crosscheck found a MODEL MISMATCH;
+- 2: bad input (the scenario, an option, a schedule), told in one line
+  `schedsim: FILE:LINE: thread T: message`;
+- 3: the report is partial and found nothing wrong in the part it covers
+  (--max-states reached, a run stopped at --max-steps, or Ctrl-C: one
+  Ctrl-C prints what was done so far);
+- 4: a bug in schedsim: one line "schedsim: internal error, please report:
+  ...", with the traceback under `schedsim --debug`.
 """
 from __future__ import annotations
 
 import json
 import sys
 import time
+import traceback
 from typing import Any
 
 import click
@@ -19,7 +28,6 @@ from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
 from .explorer import INTERRUPTED, explore
-from .graph_export import write_graph
 from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
@@ -34,8 +42,9 @@ from .crosscheck import exit_status as crosscheck_exit_status
 from .crosscheck_text import crosscheck_text
 from .pyexport import export_python
 from .realrun import RealRunError
+from .values import strict_json
 
-BAD_INPUT = 2
+OK, FAILS, BAD_INPUT, PARTIAL, INTERNAL = 0, 1, 2, 3, 4
 
 
 def load_program(path: str) -> Program:
@@ -48,7 +57,7 @@ def _fail(message: str) -> None:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    click.echo(json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False))
 
 
 class _ProgressLine:
@@ -100,10 +109,37 @@ STAGE_WORDS = {"probabilities": "analysing: probabilities through the state grap
                "races": "finding data races: access", "starvation": "looking for starvation"}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Schedsim(click.Group):
+    """The command group, and the one place where what escapes a command
+    becomes an exit status: Ctrl-C before a command has anything to show
+    is exit 3, any other exception a schedsim bug, exit 4."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("schedsim: interrupted before there was anything to report.", err=True)
+            ctx.exit(PARTIAL)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, by design
+            if ctx.params.get("debug"):
+                traceback.print_exc()
+            message = (str(exc).splitlines() or [""])[0]
+            click.echo(f"schedsim: internal error, please report: {type(exc).__name__}: {message}"
+                       + ("" if ctx.params.get("debug") else " (schedsim --debug ... shows the traceback)"), err=True)
+            ctx.exit(INTERNAL)
+
+
+@click.group(cls=_Schedsim, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="schedsim")
-def main() -> None:
-    """Every interleaving of a small threaded program, counted exactly."""
+@click.option("--debug", is_flag=True, help="On an internal error, print the traceback too.")
+def main(debug: bool) -> None:
+    """Every interleaving of a small threaded program, counted exactly.
+
+    Exit status: 0 all runs end well, 1 some run can fail, 2 bad input,
+    3 partial (a limit or Ctrl-C), 4 internal error.
+    """
 
 
 def _max_states_option(function: Any) -> Any:
@@ -112,7 +148,7 @@ def _max_states_option(function: Any) -> Any:
 
 
 @main.command("explore")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
 @click.option("--max-race-states", type=click.IntRange(min=1), default=DEFAULT_BOUNDS.max_race_states, show_default=True,
@@ -134,7 +170,7 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
     else:
         findings = find(exploration, max_race_states, progress=progress.stage_progress)
     progress.done()
-    if not analysis.complete or findings.interrupted:
+    if exploration.stopped != INTERRUPTED and (not analysis.complete or findings.interrupted):
         click.echo("schedsim: interrupted; the report is partial.", err=True)
     report = build_report(exploration, analysis, findings)
     if as_json:
@@ -146,32 +182,37 @@ def explore_command(file: str, as_json: bool, max_states: int, max_race_states: 
 
 
 @main.command("replay")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--schedule", "schedule_text", required=True, help="Thread names, one per step: A,B,A,...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def replay_command(file: str, schedule_text: str, as_json: bool) -> None:
     """Run FILE with the given schedule and show it step by step."""
     program = _program(file)
     try:
-        run = replay(program, parse_schedule(schedule_text))
+        schedule = parse_schedule(schedule_text)
+        run = replay(program, schedule)
     except ScheduleError as exc:
         _fail(f"{file}: {exc}")
     if as_json:
         _echo_json(run_json(run))
     else:
         click.echo(render.run_text(run), nl=False)
-    sys.exit(1 if run.status not in (None, "finished") else 0)
+    if run.interrupted:
+        click.echo(f"schedsim: interrupted after {len(run.steps):,} of {len(schedule):,} steps; "
+                   "the run shown is partial.", err=True)
+        sys.exit(PARTIAL)
+    sys.exit(FAILS if run.status not in (None, "finished") else OK)
 
 
 @main.command("show")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 def show_command(file: str) -> None:
     """Print the compiled steps of FILE, one a line, with their source lines."""
     click.echo(render.program_text(_program(file)), nl=False)
 
 
 @main.command("graph")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write: .dot/.gv (Graphviz), .graphml, or .json (networkx node-link).")
 @_max_states_option
@@ -180,6 +221,8 @@ def graph_command(file: str, output: str, max_states: int) -> None:
     program = _program(file)
     exploration = explore(program, max_states=max_states)
     try:
+        from .graph_export import write_graph  # networkx loads only for the command that needs it
+
         kind = write_graph(exploration, output)
     except ValueError as exc:
         _fail(str(exc))
@@ -188,6 +231,7 @@ def graph_command(file: str, output: str, max_states: int) -> None:
     click.echo(f"wrote {len(exploration.states):,} states and {exploration.transitions:,} steps to {output} ({kind})")
     if not exploration.complete:
         click.echo(f"schedsim: the graph is partial: exploration stopped ({exploration.stopped}).", err=True)
+        sys.exit(PARTIAL)
 
 
 def _sampling_options(function: Any) -> Any:
@@ -240,7 +284,7 @@ def _options(**texts: str | None) -> SampleOptions:
 
 
 @main.command("sample")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--runs", default=str(DEFAULT_RUNS), show_default=True, metavar="N", help="How many runs.")
 @click.option("--jobs", default="1", show_default=True, metavar="J",
               help="Worker processes; the output is the same for every J.")
@@ -280,7 +324,7 @@ def sample_command(file: str, runs: str, jobs: str, top: str, cluster: str | Non
         click.echo(f"schedsim: interrupted after {result.plan.options.runs:,} of {options.runs:,} runs; "
                    "the report is partial.", err=True)
         status = sample_exit_status(report)
-        sys.exit(1 if status == 1 else 3)
+        sys.exit(FAILS if status == FAILS else PARTIAL)
     sys.exit(sample_exit_status(report))
 
 
@@ -307,16 +351,13 @@ def _sample_on_cluster(file: str, options: SampleOptions, cluster: str, workers:
         _fail(str(exc))
     except SampleError as exc:
         _fail(f"{file}: {exc}")
-    except KeyboardInterrupt:
-        click.echo("schedsim: interrupted before there was anything to report.", err=True)
-        sys.exit(3)
-    finally:
+    finally:  # Ctrl-C before any batch is in goes on up, to the group's one line
         progress.done()
     raise AssertionError("unreachable")
 
 
 @main.command("run")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--predict", is_flag=True, help="Hide every value as ? and withhold the outcome; the same seed reveals it.")
 @_sampling_options
 def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
@@ -338,6 +379,9 @@ def run_command(file: str, predict: bool, seed: str, strategy: str, depth: str, 
         _echo_json(data)
     else:
         click.echo(single_run_text(plan, result, run, file, predict), nl=False)
+    if result.interrupted:
+        click.echo(f"schedsim: interrupted after {len(result.schedule):,} steps; the run shown is partial.", err=True)
+        sys.exit(PARTIAL)
     if predict:
         sys.exit(0)  # the exit status would give the outcome away
     sys.exit({"finished": 0, UNFINISHED: 3}.get(result.status, 1))
@@ -347,12 +391,18 @@ def _program(file: str) -> Program:
     try:
         return load_program(file)
     except ScenarioError as exc:
-        _fail(str(exc))
+        _bad_scenario(file, exc)
     raise AssertionError("unreachable")
 
 
+def _bad_scenario(file: str, error: ScenarioError) -> None:
+    """Exit 2 with the one line of a scenario mistake, named by the file
+    (stages after loading, such as the export, raise it without)."""
+    _fail(str(error.located(file=file)))
+
+
 @main.command("export")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--python", "as_python", is_flag=True, help="A standalone Python program with real threading.")
 def export_command(file: str, as_python: bool) -> None:
     """Print FILE as a real program: with --python, one that python3 runs on real threads."""
@@ -362,11 +412,11 @@ def export_command(file: str, as_python: bool) -> None:
     try:
         click.echo(export_python(scenario, program).source, nl=False)
     except ScenarioError as exc:
-        _fail(str(exc))
+        _bad_scenario(file, exc)
 
 
 @main.command("crosscheck")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("file", type=click.Path())
 @click.option("--runs", type=click.IntRange(min=1), default=CROSSCHECK_RUNS, show_default=True,
               help="Sampled schedules to replay on real threads, and free runs of the exported program.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the sampled schedules and the jitter.")
@@ -380,7 +430,7 @@ def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: b
     try:
         report = crosscheck(scenario, program, options)
     except ScenarioError as exc:
-        _fail(str(exc))
+        _bad_scenario(file, exc)
     except RealRunError as exc:
         _fail(f"{file}: {exc}")
     if as_json:
@@ -396,7 +446,7 @@ def _scenario_program(file: str) -> tuple[Any, Program]:
         scenario = load(file)
         return scenario, compile_scenario(scenario)
     except ScenarioError as exc:
-        _fail(str(exc))
+        _bad_scenario(file, exc)
     raise AssertionError("unreachable")
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from . import realrun
 from .frontends import pyrun
 from .analysis import Analysis, Outcome, analyse
-from .explorer import Exploration, explore
+from .explorer import INTERRUPTED, Exploration, explore
 from .limits import DEFAULT_BOUNDS
 from .program import DONE, NEW, Program
 from .pyexport import ExportError, Limits, export_python
@@ -65,6 +65,8 @@ def crosscheck(scenario: Scenario, program: Program, options: Options = Options(
     realrun.RealRunError when the child processes fail for no real run's reason.
     """
     exploration = explore(program, max_states=options.max_states)
+    if exploration.stopped == INTERRUPTED:
+        raise KeyboardInterrupt  # explore stops quietly on Ctrl-C; no real run should start after it
     analysis = analyse(exploration)
     controlled = check_controlled(scenario, program, analysis, options)
     free = check_free(scenario, exploration, analysis, options)

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-import networkx as nx
-
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
 from .explorer import Exploration, gc_paused, path_to
@@ -198,6 +196,10 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
     """
     program = exploration.program
     witnesses = _lock_witnesses(exploration)
+    if not witnesses:
+        return []
+    import networkx as nx  # only where some thread holds one lock while it asks for another
+
     graph = nx.DiGraph()
     graph.add_edges_from(sorted(witnesses))
     deadlocks = _ends(exploration, moves, DEADLOCK)
@@ -233,6 +235,8 @@ def _lock_witnesses(exploration: Exploration) -> dict[tuple[int, int], dict[int,
     program = exploration.program
     slots = _lock_slots(program)
     witnesses: dict = {}
+    if len(slots) < 2:
+        return witnesses  # holding one lock while asking for another takes two
     for node, state in enumerate(exploration.states):
         if state.fault is not None:
             continue
@@ -285,6 +289,8 @@ def held_at_exit(exploration: Exploration, moves: Moves) -> list[HeldAtExit]:
     """
     program = exploration.program
     slots = _lock_slots(program)
+    if not slots:
+        return []
     ends = _ends(exploration, moves, FINISHED, DEADLOCK)
     kept = {(tid, slot) for node in ends for tid, slot in _dead_owners(program, exploration.states[node], slots)}
     first: dict[tuple[int, int], int] = {}

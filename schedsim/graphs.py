@@ -5,6 +5,8 @@ connected components, an order in which every component comes before the
 ones it steps into, and which components are cycles. They are computed here
 once, with scipy's compiled graph routines where Python loops would dominate
 (a million states is the size that must stay affordable), and shared.
+scipy is imported only when a graph may have a cycle: it takes a fifth of a
+second to load, and most graphs have none.
 """
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .explorer import Exploration
 
@@ -24,12 +24,13 @@ def sources(exploration: Exploration) -> np.ndarray:
     return np.repeat(np.arange(len(offsets) - 1, dtype=np.int64), np.diff(offsets))
 
 
-def adjacency(exploration: Exploration) -> csr_matrix:
-    """The graph as a sparse 0/1 matrix, row = source, column = target."""
-    size = len(exploration.states)
-    targets = np.frombuffer(exploration.targets, dtype=np.int64)
-    offsets = np.frombuffer(exploration.offsets, dtype=np.int64)
-    return csr_matrix((np.ones(len(targets)), targets, offsets), shape=(size, size))
+def strong_labels(size: int, heads: np.ndarray, tails: np.ndarray) -> np.ndarray:
+    """The strongly connected component of each of `size` nodes, over the edges heads[i] -> tails[i]."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    matrix = csr_matrix((np.ones(len(heads)), (heads, tails)), shape=(size, size))
+    return connected_components(matrix, directed=True, connection="strong")[1].astype(np.int64)
 
 
 @dataclass
@@ -73,8 +74,8 @@ def components(exploration: Exploration) -> Components:
         labels = np.arange(size, dtype=np.int64)
         return Components(labels, list(range(size)), np.zeros(size, dtype=bool),
                           np.arange(size + 1, dtype=np.int64), labels)
-    count, labels = connected_components(adjacency(exploration), directed=True, connection="strong")
-    labels = labels.astype(np.int64)
+    labels = strong_labels(size, edge_sources, targets)
+    count = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=count)
     cyclic = sizes > 1
     loops = edge_sources == targets

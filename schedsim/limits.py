@@ -40,11 +40,14 @@ class Bounds:
     # says which numbers are exact). Fractions grow with every step they pass.
     exact_max_transitions: int = 200_000
     exact_max_component: int = 60
-    # States of the largest strongly connected component whose probabilities are solved
-    # (sparse LU, which grows faster than the component: about 3 s at 30,000 states).
-    # Past it the probabilities downstream are reported as not computed; such components
-    # are mostly those a partial exploration cuts open.
-    max_solve_component: int = 40_000
+    # States of the largest strongly connected component solved by sparse LU, whose cost
+    # grows faster than the component (about 3 s at 30,000 states). A larger one is
+    # solved by summing the chance of being in each state after 1, 2, 3, ... steps, which
+    # converges as fast as runs leave it; past max_solve_iterations steps the probabilities
+    # downstream are reported as not computed. Such slow components are mostly those a
+    # partial exploration cuts open, where runs leave only through the unexplored edge.
+    max_lu_component: int = 40_000
+    max_solve_iterations: int = 3_000
     # Steps the starvation search may look at, summed over the threads it checks (each
     # check walks the steps that lie on cycles). Hit by many threads on a large cyclic
     # graph; the report says the search is incomplete.

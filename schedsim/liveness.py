@@ -29,13 +29,11 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from . import program as p
 from .edges import Moves, Site, site
 from .explorer import Exploration, path_to
-from .graphs import components, sources
+from .graphs import components, sources, strong_labels
 from .limits import DEFAULT_BOUNDS, Bounds
 from .semantics import waiting_for
 
@@ -152,8 +150,7 @@ def _fair_components(active: np.ndarray, heads: np.ndarray, tails: np.ndarray, m
     while True:
         use = active[heads] & active[tails]
         h, t, m = heads[use], tails[use], movers[use]
-        _, labels = connected_components(csr_matrix((np.ones(len(h)), (h, t)), shape=(size, size)),
-                                         directed=True, connection="strong")
+        labels = strong_labels(size, h, t)
         same = labels[h] == labels[t]
         cyclic = np.zeros(size, dtype=bool)
         cyclic[labels[h[same]]] = True

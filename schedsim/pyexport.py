@@ -92,7 +92,7 @@ ROLES = (
     "threading", "queue", "sys", "os", "time", "pickle", "random",
     "THREADS", "RUNNING_AT_START", "SHARED", "FINAL_CHECKS", "ALWAYS_CHECKS",
     "run_thread", "turn", "own", "enter", "gate", "waking",
-    "SWITCH_INTERVAL", "STILL_SECONDS", "DEADLINE_SECONDS", "output", "faults", "ended", "final",
+    "SWITCH_INTERVAL", "STILL_SECONDS", "DEADLINE_SECONDS", "SHUTDOWN_SECONDS", "output", "faults", "ended", "final",
     "end_lock", "done", "note_if_over", "progress", "cpu_ms", "run", "wait_for_end", "judge_final", "result",
     "check_always", "CheckFailed", "pause", "rng",
 )
@@ -105,6 +105,7 @@ class Limits:
     switch_interval: float = 1e-6   # sys.setswitchinterval: switch as often as CPython can
     still_seconds: float = 0.2      # no thread moved for this long: a deadlock
     deadline_seconds: float = 10.0  # no end by then: a loop that spins
+    shutdown_seconds: float = 0.001  # after the last non-daemon thread: daemon threads run on this long
 
 
 @dataclass(frozen=True)
@@ -305,7 +306,7 @@ class _Context:
             + (JITTER_RUNTIME if self.jitter else "")
         mapping = dict(self.roles, save=f"{self.roles['pickle']}.dumps({state})",
                        switch_interval=repr(float(limits.switch_interval)), still=repr(float(limits.still_seconds)),
-                       deadline=repr(float(limits.deadline_seconds)))
+                       deadline=repr(float(limits.deadline_seconds)), shutdown=repr(float(limits.shutdown_seconds)))
         return string.Template(text).substitute(mapping), string.Template(MAIN_RUNTIME).substitute(mapping)
 
 
@@ -692,8 +693,9 @@ statements as written; shared variables are module globals and primitives
 are the standard library's. Run it with python3: it prints what the threads
 print, then how the run ended and the shared variables at the end. The end
 of the file runs the threads by the model's rules: a run ends when every
-started non-daemon thread has finished (daemon threads are cut off), at the
-first exception in any thread, or when no thread moves any more (deadlock).
+started non-daemon thread has finished (daemon threads still running go on
+for a moment, as while CPython exits, and are then cut off), at the first
+exception in any thread, or when no thread moves any more (deadlock).
 """'''
 
 STEPS_DOC = '''"""A schedsim scenario, one statement per model step, for the controlled replay.
@@ -715,10 +717,11 @@ RUNTIME = '''
 $SWITCH_INTERVAL = $switch_interval  # seconds between thread switches: as often as CPython can
 $STILL_SECONDS = $still  # no thread moved for this long: a deadlock
 $DEADLINE_SECONDS = $deadline  # no end by then: a loop that spins
+$SHUTDOWN_SECONDS = $shutdown  # daemon threads run on this long after the last non-daemon thread, as at exit
 $output = []  # every line printed, in order
 $faults = []  # (saved state, thread name, exception) of each uncaught exception
 $ended = set()  # the threads whose body has returned
-$final = []  # the saved state when the last non-daemon thread ended
+$final = []  # the saved state when the last non-daemon thread ended, then at the exit
 $end_lock = $threading.Lock()
 $done = $threading.Event()
 
@@ -787,11 +790,15 @@ def $wait_for_end():
             return $result("deadlock", $save, f"no thread moved for {$STILL_SECONDS} s")
         if now - start > $DEADLINE_SECONDS:
             return $result("timeout", $save, f"no end after {$DEADLINE_SECONDS} s")
+    if not $faults and any(t.daemon and t.is_alive() for t in $THREADS):
+        # CPython's exit: the daemon threads run on while the interpreter shuts down, then are cut off.
+        $time.sleep($SHUTDOWN_SECONDS)
+        $final.append($save)
     if $faults:
         state, name, exc = $faults[0]
         status = "violation" if isinstance(exc, AssertionError) else "error"
         return $result(status, state, f"{name}: {type(exc).__name__}: {exc}")
-    return $judge_final($final[0])
+    return $judge_final($final[-1])
 
 
 def $judge_final(state):

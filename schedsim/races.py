@@ -171,6 +171,7 @@ class _Search:
                             for instr in thread.code] for thread in self.program.threads]
         self.texts = _access_texts(self.program)
         self.transformed: dict = {}
+        self.step_facts: dict[int, list[tuple]] = {}
         self.found: dict[tuple, tuple[int, Race]] = {}  # pair of lines -> (schedule length, race)
         self.searched = 0
 
@@ -255,22 +256,33 @@ class _Search:
         """Every step from one searched pair: who then knows the access, and any race the step makes."""
         var, owner, line, how = walk.key
         node, known = walk.nodes[position], walk.knowers[position]
-        states = self.exploration.states
-        before = states[node]
-        for tid, target in self.moves.of(node):
-            after = states[target]
-            pc = before.threads[tid][0]
-            ops = self.sync(before, tid, after)
+        for tid, target, ops, mine, unfinished in self.steps_of(node):
             now = self.transform(known, tid, ops) if ops else known
-            mine = self.accesses(before, tid, after) if pc >= 0 and self.racy_steps[tid][pc] else ()
             if walk.key in mine:
                 continue  # replaced: that access starts a search of its own
             for other in mine:
                 if other[0] == var and other[1] != owner and _conflict(how, other[3]) and tid not in now:
                     self.report(walk, other, position, tid, remaining)
-            if all(t in now or after.threads[t][0] == DONE for t in range(len(after.threads))):
+            if unfinished <= now:
                 continue  # every unfinished thread knows it: it can never race again
             walk.add((target, now), position, tid, walk.depth[position] + 1, queue)
+
+    def steps_of(self, node: int) -> list[tuple]:
+        """Per step of `node`: (thread, target, knowledge it passes on, racy accesses, threads still running
+        after it). The same for every record key's search, so worked out once a node."""
+        facts = self.step_facts.get(node)
+        if facts is None:
+            states = self.exploration.states
+            before = states[node]
+            facts = []
+            for tid, target in self.moves.of(node):
+                after = states[target]
+                pc = before.threads[tid][0]
+                mine = self.accesses(before, tid, after) if pc >= 0 and self.racy_steps[tid][pc] else ()
+                unfinished = frozenset(t for t, (at, _) in enumerate(after.threads) if at != DONE)
+                facts.append((tid, target, self.sync(before, tid, after), mine, unfinished))
+            self.step_facts[node] = facts
+        return facts
 
     def report(self, walk: _Walk, second: tuple, position: int, tid: int, remaining: set[tuple]) -> None:
         """Keep the race if it is the first, or the shortest, found for its pair of lines."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .analysis import outcome_key
 from .findings_text import findings_lines
 from .program import Program
 from .replay import Run, replay_command
@@ -148,8 +149,9 @@ def _run_end(run: Run) -> str:
     if ended is None:
         return f"the schedule ends before the run does; shared: {final}"
     text = f"outcome: {ended}, {final}".rstrip(", ")
-    if state.fault is not None:
-        text += f"\n  {state.fault[1]}"
+    message = outcome_key(run.program, state)[3]  # the words explore gives this end, deadlocks included
+    if message is not None:
+        text += f"\n  {message}"
     if state.output:
         text += "\noutput:\n" + "\n".join(f"  {line}" for line in state.output)
     return text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
+from .interrupts import deferred
 from .program import Instruction, Program
 from .semantics import State, current_instruction, initial_state, runnable, status, step, waiting_for
 
@@ -30,6 +31,7 @@ class Run:
     program: Program
     initial: State
     steps: tuple[Step, ...]
+    interrupted: bool = False  # Ctrl-C stopped the replay after these steps
 
     @property
     def final(self) -> State:
@@ -46,8 +48,19 @@ class Run:
 
 
 def parse_schedule(text: str) -> list[str]:
-    """'A,B,A' or 'A B A' as a list of names."""
-    return [name for name in text.replace(",", " ").split() if name]
+    """'A,B,A' or 'A B A' as a list of names; ScheduleError for an empty
+    schedule or an empty name ('A,,B'), which would otherwise replay
+    something other than what was asked."""
+    names = [name.strip() for name in text.split(",")] if "," in text else text.split()
+    if not names:
+        raise ScheduleError("the schedule is empty; give thread names, one per step: A,B,A")
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise ScheduleError(f"step {position} of the schedule {text!r} has no thread name")
+        if " " in name:
+            raise ScheduleError(f"step {position} of the schedule {text!r} is {name!r}; "
+                                "separate the names by commas or by spaces, not both")
+    return names
 
 
 def replay_command(file: str, schedule: "list[str] | tuple[str, ...]") -> str:
@@ -56,21 +69,32 @@ def replay_command(file: str, schedule: "list[str] | tuple[str, ...]") -> str:
 
 
 def replay(program: Program, schedule: list[str]) -> Run:
-    """Run `schedule` from the initial state; ScheduleError if a name cannot run."""
+    """Run `schedule` from the initial state; ScheduleError if a name cannot run.
+
+    Ctrl-C stops it between two steps: the run so far comes back, marked
+    `interrupted`.
+    """
     names = {thread.name: tid for tid, thread in enumerate(program.threads)}
     state = initial_state(program)
     initial = state
     steps = []
-    for position, name in enumerate(schedule, start=1):
-        if name not in names:
-            raise ScheduleError(f"step {position}: there is no thread {name!r}; threads: {', '.join(names)}")
-        tid = names[name]
-        ready = runnable(program, state)
-        if tid not in ready:
-            raise ScheduleError(f"step {position}: thread {name} cannot run now: {_why_not(program, state, tid, ready)}")
-        instruction = current_instruction(program, state, tid)
-        state = step(program, state, tid)
-        steps.append(Step(tid, instruction, state))
+    try:
+        with deferred() as interrupt:
+            for position, name in enumerate(schedule, start=1):
+                if interrupt.pending:
+                    return Run(program, initial, tuple(steps), interrupted=True)
+                if name not in names:
+                    raise ScheduleError(f"step {position}: there is no thread {name!r}; threads: {', '.join(names)}")
+                tid = names[name]
+                ready = runnable(program, state)
+                if tid not in ready:
+                    raise ScheduleError(f"step {position}: thread {name} cannot run now: "
+                                        f"{_why_not(program, state, tid, ready)}")
+                instruction = current_instruction(program, state, tid)
+                state = step(program, state, tid)
+                steps.append(Step(tid, instruction, state))
+    except KeyboardInterrupt:
+        return Run(program, initial, tuple(steps), interrupted=True)
     return Run(program, initial, tuple(steps))
 
 

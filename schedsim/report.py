@@ -9,7 +9,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, total_count
+from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, total_count
 from .explorer import Exploration
 from .findings import Findings
 from .program import Program
@@ -116,7 +116,11 @@ def _sum_or_none(probabilities: Any) -> Fraction | float | None:
 
 
 def run_json(run: Run) -> dict[str, Any]:
-    """One run (replay, run), its outcome and every step with the shared variables after it."""
+    """One run (replay, run), its outcome and every step with the shared variables after it.
+
+    The message is the one explore gives the same end (`outcome_key`): the
+    failed check, the error, or for a deadlock what each thread waits for.
+    """
     program, final = run.program, run.final
     return {
         "scenario": program.name,
@@ -124,7 +128,7 @@ def run_json(run: Run) -> dict[str, Any]:
         "status": run.status,
         "final": shared_json(program, final.shared),
         "output": list(final.output),
-        "message": final.fault[1] if final.fault else None,
+        "message": outcome_key(program, final)[3],
         "steps": [
             {"thread": program.threads[s.thread].name, "line": s.instruction.line,
              "text": s.instruction.text, "action": s.instruction.action,

@@ -16,10 +16,12 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import random
+import signal
 from dataclasses import dataclass, replace
 
 from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
-from .explorer import Exploration, explore
+from .explorer import INTERRUPTED, Exploration, explore
+from .interrupts import Interrupt, deferred
 from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .semantics import State, initial_state, runnable, status, step
@@ -68,6 +70,7 @@ class RunResult:
     schedule: tuple[int, ...]
     final: State
     status: str  # a SPEC status, or UNFINISHED
+    interrupted: bool = False  # Ctrl-C ended it (status UNFINISHED)
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,8 @@ def prepare(program: Program, options: SampleOptions) -> Plan:
     exploration = analysis = None
     if options.max_states > 0:
         exploration = explore(program, max_states=options.max_states)
+        if exploration.stopped == INTERRUPTED:
+            raise KeyboardInterrupt  # explore stops quietly, but no run has been made: nothing to report
         if exploration.complete:
             analysis = analyse(exploration)
         else:
@@ -171,27 +176,38 @@ def _probe_length(program: Program, max_steps: int) -> int:
     return max(1, len(run_once(program, walk, random.Random(0), max_steps).schedule))
 
 
-def run_once(program: Program, strategy: Strategy, rng: random.Random, max_steps: int, seed: int = 0) -> RunResult:
-    """One run, each step picked by `strategy`, stopped after `max_steps` steps."""
+def run_once(program: Program, strategy: Strategy, rng: random.Random, max_steps: int, seed: int = 0,
+             interruptible: bool = False) -> RunResult:
+    """One run, each step picked by `strategy`, stopped after `max_steps` steps.
+
+    With `interruptible`, Ctrl-C ends the run where it is (marked
+    `interrupted`, status unfinished) instead of going on up.
+    """
     strategy.begin(rng)
     pick = strategy.pick
     state = initial_state(program)
     schedule: list[int] = []
     take = schedule.append
-    for position in range(max_steps):
-        ready = runnable(program, state)
-        if not ready:
-            break
-        tid = pick(state, ready, position)
-        take(tid)
-        state = step(program, state, tid)
+    try:
+        for position in range(max_steps):
+            ready = runnable(program, state)
+            if not ready:
+                break
+            tid = pick(state, ready, position)
+            state = step(program, state, tid)
+            take(tid)
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        return RunResult(seed, tuple(schedule), state, UNFINISHED, interrupted=True)
     return RunResult(seed, tuple(schedule), state, status(program, state) or UNFINISHED)
 
 
 def single_run(program: Program, options: SampleOptions) -> tuple[Plan, RunResult]:
-    """The one run that `options.seed` names (as `schedsim run` shows it)."""
+    """The one run that `options.seed` names (as `schedsim run` shows it); Ctrl-C ends it where it is."""
     plan = prepare(program, replace(options, max_states=options.max_states if options.strategy == "uniform" else 0))
-    return plan, _seeded(plan, options.seed)
+    return plan, run_once(plan.program, plan.strategy, random.Random(options.seed), plan.options.max_steps,
+                          options.seed, interruptible=True)
 
 
 def _seeded(plan: Plan, seed: int) -> RunResult:
@@ -201,28 +217,43 @@ def _seeded(plan: Plan, seed: int) -> RunResult:
 # -- many runs, on one or more processes ---------------------------------------
 
 def sample(program: Program, options: SampleOptions, jobs: int = 1) -> Sample:
-    """`options.runs` runs; the result is the same for every number of `jobs`."""
+    """`options.runs` runs; the result is the same for every number of `jobs`.
+
+    Ctrl-C stops the runs between two runs: the result tells the runs done
+    so far (a prefix of the run numbers, so each is the run it would have
+    been), with `interrupted` set. Before any run, the interrupt goes on up.
+    """
     if jobs < 1:
         raise SampleError("--jobs must be at least 1")
     plan = prepare(program, options)
-    tallies, steps = _tally(plan, jobs)
+    tallies, steps, done = _tally(plan, jobs)
+    if done == 0:
+        raise KeyboardInterrupt
+    if done < options.runs:
+        plan = replace(plan, options=replace(options, runs=done))
+        return replace(_summarise(plan, tallies, steps), interrupted=True)
     return _summarise(plan, tallies, steps)
 
 
-def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int]:
-    """{(status, digest of the ending): [runs, first run]} and the total steps, over every run."""
+def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int, int]:
+    """{(status, digest of the ending): [runs, first run]}, the total steps and the runs done.
+
+    Fewer runs than asked are done only after Ctrl-C; those done are always
+    runs 0 to done - 1.
+    """
     runs = plan.options.runs
     size = max(1, min(1_000, runs // (jobs * 4)))
     chunks = [(start, min(start + size, runs)) for start in range(0, runs, size)]
     if jobs == 1 or len(chunks) == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        return _merge(_run_chunk(plan, chunk) for chunk in chunks)
+        with deferred() as interrupt:
+            return _merge(_until_interrupted(_run_chunk(plan, chunk, interrupt) for chunk in chunks))
     # Workers are forked, so they inherit the plan: compiled programs hold
     # closures, which cannot be pickled to a spawned process.
     global _FORKED_PLAN
     _FORKED_PLAN = plan
     try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            return _merge(pool.imap(_run_forked_chunk, chunks))
+        with multiprocessing.get_context("fork").Pool(jobs, initializer=_ignore_interrupts) as pool:
+            return _merge(_until_interrupted(pool.imap(_run_forked_chunk, chunks)))
     finally:
         _FORKED_PLAN = None
 
@@ -230,37 +261,62 @@ def _tally(plan: Plan, jobs: int) -> tuple[dict[tuple, list[int]], int]:
 _FORKED_PLAN: Plan | None = None
 
 
-def _run_forked_chunk(chunk: tuple[int, int]) -> tuple[dict, int]:
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the parent, which keeps the chunks already done."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _run_forked_chunk(chunk: tuple[int, int]) -> tuple[dict, int, int]:
     return _run_chunk(_FORKED_PLAN, chunk)
 
 
-def _run_chunk(plan: Plan, chunk: tuple[int, int]) -> tuple[dict, int]:
+def _until_interrupted(parts):
+    """The chunks in order, up to and including one that Ctrl-C cut short, or up to Ctrl-C."""
+    try:
+        for part in parts:
+            yield part
+            if part[3]:
+                return
+    except KeyboardInterrupt:
+        return
+
+
+def _run_chunk(plan: Plan, chunk: tuple[int, int], interrupt: Interrupt | None = None) -> tuple[dict, int, int, bool]:
+    """The tallies, steps and runs of one chunk of runs, and whether Ctrl-C cut it short."""
     program, seed, max_steps = plan.program, plan.options.seed, plan.options.max_steps
     tallies: dict[tuple, list[int]] = {}
     steps = 0
-    for number in range(*chunk):
-        result = run_once(program, plan.strategy, random.Random(run_seed(seed, number)), max_steps)
-        steps += len(result.schedule)
-        key = _end_key(program, result)
-        tally = tallies.get(key)
-        if tally is None:
-            tallies[key] = [1, number]
-        else:
-            tally[0] += 1
-    return tallies, steps
+    done = 0
+    try:
+        for number in range(*chunk):
+            if interrupt is not None and interrupt.pending:
+                return tallies, steps, done, True
+            result = run_once(program, plan.strategy, random.Random(run_seed(seed, number)), max_steps)
+            steps += len(result.schedule)
+            key = _end_key(program, result)
+            tally = tallies.get(key)
+            if tally is None:
+                tallies[key] = [1, number]
+            else:
+                tally[0] += 1
+            done += 1
+    except KeyboardInterrupt:
+        return tallies, steps, done, True
+    return tallies, steps, done, False
 
 
-def _merge(parts) -> tuple[dict[tuple, list[int]], int]:
+def _merge(parts) -> tuple[dict[tuple, list[int]], int, int]:
     """Chunks add up in any grouping: counts sum, and the first run is the least."""
     tallies: dict[tuple, list[int]] = {}
-    steps = 0
-    for part, part_steps in parts:
+    steps = done = 0
+    for part, part_steps, part_done, _ in parts:
         steps += part_steps
+        done += part_done
         for key, (count, first) in part.items():
             tally = tallies.setdefault(key, [0, first])
             tally[0] += count
             tally[1] = min(tally[1], first)
-    return tallies, steps
+    return tallies, steps, done
 
 
 # -- outcomes -------------------------------------------------------------------

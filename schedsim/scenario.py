@@ -8,6 +8,7 @@ nodes so that every later error can name the line of the file it comes from.
 from __future__ import annotations
 
 import keyword
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,10 @@ import yaml
 
 from .errors import ScenarioError
 from .values import from_yaml
+
+# The built-ins that thread bodies can call, and that the exported program
+# calls: a scenario name equal to one would hide it in real Python.
+HIDDEN_BUILTINS = frozenset({"print", "range", "len", "min", "max", "abs", "str", "int", "bool", "sum", "sorted"})
 
 TOP_LEVEL_KEYS = (
     "name", "description", "shared", "locks", "rlocks", "semaphores", "bounded_semaphores",
@@ -189,6 +194,14 @@ class _Reader:
         name = self.value(node)
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             raise self.error(node, f"{what} must be a Python identifier, not {name!r}")
+        read = unicodedata.normalize("NFKC", name)
+        if read != name:
+            # Python reads the body's names in NFKC form: 'ﬁ' in the code is 'fi',
+            # so a variable declared 'ﬁ' would never be the one the code assigns.
+            raise self.error(node, f"{what} {name!r} is read by Python as {read!r}; write it {read!r}")
+        if name in HIDDEN_BUILTINS or (name.startswith("__") and name.endswith("__")):
+            raise self.error(node, f"{what} must not be named {name!r}: in Python it would hide the "
+                                   f"built-in {name}, which the thread bodies and the exported program use")
         return name
 
 

@@ -119,9 +119,20 @@ def status(program: Program, state: State) -> str | None:
         return state.fault[0]
     if _finished(program, state):
         return None if _shutting_down(program, state) else FINISHED
-    if not runnable(program, state):
+    if not _some_runnable(program, state):
         return DEADLOCK
     return None
+
+
+def _some_runnable(program: Program, state: State) -> bool:
+    """Whether any thread can step: `runnable` without walking every thread once one is found."""
+    threads = program.threads
+    for tid, (pc, _) in enumerate(state.threads):
+        if pc >= 0:
+            instr = threads[tid].code[pc]
+            if not instr.blocking or not _waits(program, state, tid, instr):
+                return True
+    return False
 
 
 def step(program: Program, state: State, tid: int) -> State:

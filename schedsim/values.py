@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .program import Unset
+
 
 class ListValue(tuple):
     """An immutable list: hashable for states, list-like for users."""
@@ -76,11 +78,88 @@ def from_yaml(value: Any) -> Any:
     raise TypeError(f"unsupported value {value!r}: use int, float, bool, str, None or a list")
 
 
+# Values whose `==` is already type-exact: two of them are equal only if
+# they have the same type and value. bool, float and complex are not among
+# them (False == 0 == 0.0, -0.0 == 0.0, NaN != NaN), nor is any container
+# that may hold those.
+EXACT_TYPES = frozenset({int, str, type(None), Unset})
+
+
+def exact_key(value: Any) -> Any:
+    """A key equal to another's only when both values have the same type and value.
+
+    `1`, `1.0` and `True` print differently, so a state must not merge them
+    as `==` does; -0.0 prints `-0.0`; every NaN is one value here (all
+    print `nan`), though Python's NaN is unequal even to itself. Containers
+    (states, lists, tuples) are keyed item by item, tagged by their type.
+    """
+    kind = type(value)
+    if kind in EXACT_TYPES:
+        return value
+    if kind is bool:
+        return _TRUE_KEY if value else _FALSE_KEY
+    if kind is float:
+        return (float, value.hex())
+    if kind is complex:
+        return (complex, value.real.hex(), value.imag.hex())
+    if isinstance(value, tuple):
+        if EXACT_TYPES.issuperset(map(type, value)):
+            return (kind, value)
+        return (kind, tuple([item if type(item) in EXACT_TYPES else exact_key(item) for item in value]))
+    return (kind, value)
+
+
+_TRUE_KEY, _FALSE_KEY = (bool, True), (bool, False)
+
+
+class Exact(tuple):
+    """A tuple that equals another only when `exact_key` says so: for grouping
+    ends into outcomes, where `x == False` and `x == 0` are two outcomes."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, Exact) and exact_key(tuple(self)) == exact_key(tuple(other))
+
+    def __ne__(self, other: Any) -> bool:
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash(exact_key(tuple(self)))
+
+
+def all_exact(values: tuple) -> bool:
+    """True when `==` on these values is already type-exact (see EXACT_TYPES)."""
+    return EXACT_TYPES.issuperset(map(type, values))
+
+
 def to_json(value: Any) -> Any:
-    """A program value as plain JSON data (lists become lists)."""
+    """A program value as plain data for a report (lists become lists).
+
+    Floats stay floats, NaN and infinities included, so that the text
+    reports print them as Python does; `strict_json` makes them JSON.
+    """
     if isinstance(value, ListValue):
         return [to_json(item) for item in value]
     return value
+
+
+def strict_json(data: Any) -> Any:
+    """Report data as strict JSON can hold it: what JSON has no form for
+    becomes the string Python prints for it.
+
+    JSON has no NaN or infinity and no complex numbers, so those are
+    written `"nan"`, `"inf"`, `"-inf"`, `"(1+2j)"` (README, "JSON output").
+    """
+    if isinstance(data, dict):
+        return {key: strict_json(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [strict_json(item) for item in data]
+    if isinstance(data, float) and not math.isfinite(data):
+        return repr(data)
+    if data is None or isinstance(data, (bool, int, float, str)):
+        return data
+    return repr(data)
 
 
 def show(value: Any) -> str:

@@ -22,10 +22,16 @@ SHARED = ("x", "y")
 LOCALS = ("a", "b")
 
 
+# Constants that Python calls equal but prints differently (0 == False == 0.0 == -0.0).
+MIXED_CONSTANTS = ("0", "1", "False", "True", "0.0", "1.0", "-0.0")
+
+
 @st.composite
-def expressions(draw, shared: tuple[str, ...], assigned: frozenset[str]) -> str:
-    """A constant, a name, or one binary operation on two of those."""
-    atoms = [st.integers(0, 3).map(str)]
+def expressions(draw, shared: tuple[str, ...], assigned: frozenset[str], mixed: bool = False) -> str:
+    """A constant, a name, or one binary operation on two of those.
+
+    With `mixed`, the constants are ints, bools and floats alike."""
+    atoms = [st.sampled_from(MIXED_CONSTANTS) if mixed else st.integers(0, 3).map(str)]
     if shared:
         atoms.append(st.sampled_from(shared))
     if assigned:
@@ -39,7 +45,7 @@ def expressions(draw, shared: tuple[str, ...], assigned: frozenset[str]) -> str:
 
 @st.composite
 def statements(draw, shared: tuple[str, ...], assigned: set[str], thread: str, nested: bool = False,
-               locking: bool = True) -> list[str]:
+               locking: bool = True, mixed: bool = False) -> list[str]:
     """One statement as source lines. Adds the locals it surely assigns to `assigned`."""
     kinds = ["local", "write", "print", "assert"]
     if not nested:
@@ -47,7 +53,7 @@ def statements(draw, shared: tuple[str, ...], assigned: set[str], thread: str, n
     kind = draw(st.sampled_from(kinds))
     if kind == "local":
         name = draw(st.sampled_from(LOCALS))
-        value = draw(expressions(shared, frozenset(assigned)))
+        value = draw(expressions(shared, frozenset(assigned), mixed))
         if name in assigned and draw(st.booleans()):
             line = f"{name} += {value}"
         else:
@@ -56,35 +62,40 @@ def statements(draw, shared: tuple[str, ...], assigned: set[str], thread: str, n
         return [line]
     if kind == "write":
         name = draw(st.sampled_from(shared))
-        value = draw(expressions(shared, frozenset(assigned)))
+        value = draw(expressions(shared, frozenset(assigned), mixed))
         return [f"{name} {draw(st.sampled_from(['=', '+=']))} {value}"]
     if kind == "print":
-        value = draw(expressions(shared, frozenset(assigned)))
+        value = draw(expressions(shared, frozenset(assigned), mixed))
         return [f'print("{thread}", {value})' if draw(st.booleans()) else f"print({value})"]
     if kind == "assert":
-        return [f"assert {draw(expressions(shared, frozenset(assigned)))} != {draw(st.integers(0, 3))}"]
+        return [f"assert {draw(expressions(shared, frozenset(assigned), mixed))} != {draw(st.integers(0, 3))}"]
     if kind == "with":
-        body = draw(st.lists(statements(shared, assigned, thread, nested=True), min_size=1, max_size=2))
+        body = draw(st.lists(statements(shared, assigned, thread, nested=True, mixed=mixed), min_size=1, max_size=2))
         return ["with L:"] + [f"    {line}" for lines in body for line in lines]
-    test = draw(expressions(shared, frozenset(assigned)))
+    test = draw(expressions(shared, frozenset(assigned), mixed))
     lines = [f"if {test} > {draw(st.integers(0, 2))}:"]
-    lines += [f"    {line}" for line in draw(statements(shared, set(assigned), thread, nested=True))]
+    lines += [f"    {line}" for line in draw(statements(shared, set(assigned), thread, nested=True, mixed=mixed))]
     if draw(st.booleans()):
         lines.append("else:")
-        lines += [f"    {line}" for line in draw(statements(shared, set(assigned), thread, nested=True))]
+        lines += [f"    {line}" for line in draw(statements(shared, set(assigned), thread, nested=True, mixed=mixed))]
     return lines
 
 
 @st.composite
-def scenarios(draw, threads: tuple[int, int] = (2, 3), statements_per_thread: tuple[int, int] = (1, 4)) -> str:
-    """Scenario YAML: 2-3 threads of 1-4 statements over 1-2 shared ints and a lock L."""
+def scenarios(draw, threads: tuple[int, int] = (2, 3), statements_per_thread: tuple[int, int] = (1, 4),
+              mixed: bool = False) -> str:
+    """Scenario YAML: 2-3 threads of 1-4 statements over 1-2 shared ints and a lock L.
+
+    With `mixed`, shared values, constants and so locals are ints, bools
+    and floats alike, so that runs differ only in a value's type."""
     shared = SHARED[:draw(st.integers(1, 2))]
-    lines = ["shared: {" + ", ".join(f"{name}: {draw(st.integers(0, 2))}" for name in shared) + "}",
+    initial = st.sampled_from(["0", "false", "0.0", "1", "true", "1.0"]) if mixed else st.integers(0, 2).map(str)
+    lines = ["shared: {" + ", ".join(f"{name}: {draw(initial)}" for name in shared) + "}",
              "locks: [L]", "threads:"]
     for thread in THREADS[:draw(st.integers(*threads))]:
         assigned: set[str] = set()
         count = draw(st.integers(*statements_per_thread))
-        body = [line for _ in range(count) for line in draw(statements(shared, assigned, thread))]
+        body = [line for _ in range(count) for line in draw(statements(shared, assigned, thread, mixed=mixed))]
         lines.append(f"  {thread}: |")
         lines += [f"    {line}" for line in body]
     return "\n".join(lines) + "\n"

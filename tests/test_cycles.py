@@ -22,11 +22,15 @@ from hypothesis import strategies as st
 
 from conftest import explored, invoke, program_of, write_scenario
 from schedsim.analysis import INFINITE, RUNS_FOREVER, analyse
+from schedsim.compiler import compile_scenario
+from schedsim.crosscheck import Options as CrosscheckOptions, check_free
+from schedsim.explorer import explore as explore_graph
 from schedsim.edges import Moves
 from schedsim.findings import find
 from schedsim.liveness import starvation
 from schedsim.limits import DEFAULT_BOUNDS
 from schedsim.sampling import SampleOptions, sample
+from schedsim.scenario import load
 from test_sampling import chi_square, critical_value
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +78,22 @@ def test_the_floating_point_solve_agrees_with_the_exact_one_and_says_it_is_a_flo
         assert isinstance(approximate.probability, float) and not approximate.exact
         assert abs(approximate.probability - precise.probability) < 1e-12
     assert not floats.exact and floats.residual < 1e-12
+
+
+def test_a_component_past_the_lu_bound_is_solved_by_summing_steps_and_agrees():
+    """With LU ruled out, SAW's cycle is solved by summing the mass inside step by step: the same 7/36, as a float."""
+    exploration, exact = explored(SAW)
+    summed = analyse(exploration, dataclasses.replace(FLOAT_ONLY, max_lu_component=0))
+    for approximate, precise in zip(summed.outcomes, exact.outcomes):
+        assert abs(approximate.probability - precise.probability) < 1e-12
+    assert summed.unsolved == 0 and summed.residual < 1e-12
+
+
+def test_a_component_that_runs_leave_too_slowly_is_left_unsolved_not_guessed():
+    exploration, _ = explored(SAW)
+    starved = analyse(exploration, dataclasses.replace(FLOAT_ONLY, max_lu_component=0, max_solve_iterations=3))
+    assert starved.unsolved > 0
+    assert all(outcome.probability is None for outcome in starved.outcomes)
 
 
 @st.composite
@@ -390,3 +410,20 @@ def test_every_output_of_the_plain_threading_daemon_program_is_one_the_model_pre
                                         timeout=30).stdout.splitlines()) for _ in range(12))
     assert set(seen) <= predicted
     assert all(out.count("main: done") == 1 for out in seen)
+
+
+def test_crosscheck_free_runs_print_after_main_and_a_model_without_the_exit_window_would_be_a_mismatch():
+    """Jittered real runs of daemon.yaml print daemon lines after "main: done": the model predicts each one,
+    and the same runs judged against only the outcomes that end with "main: done" (the model before the
+    exit window) have lines the model never predicted."""
+    path = ROOT / "scenarios" / "daemon.yaml"
+    scenario = load(str(path))
+    program = compile_scenario(scenario)
+    exploration = explore_graph(program)
+    analysis = analyse(exploration)
+    options = CrosscheckOptions(runs=30, seed=3, jitter=True)
+    free = check_free(scenario, exploration, analysis, options)
+    assert free["unpredicted"] == []
+    cut_at_main = dataclasses.replace(analysis, outcomes=[o for o in analysis.outcomes if o.output[-1:] == ("main: done",)])
+    unpredicted = check_free(scenario, exploration, cut_at_main, options)["unpredicted"]
+    assert unpredicted and all(entry["output"][-1] != "main: done" for entry in unpredicted)

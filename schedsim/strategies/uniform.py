@@ -11,9 +11,8 @@ from __future__ import annotations
 import bisect
 import random
 
-import networkx as nx
-
 from ..explorer import Exploration
+from ..graphs import components
 from ..semantics import State, step
 
 
@@ -23,14 +22,12 @@ class CyclicGraph(ValueError):
 
 def path_counts(exploration: Exploration) -> list[int]:
     """For each node, the number of paths from it to a node with no step left."""
-    graph = exploration.graph
-    try:
-        order = list(nx.topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        raise CyclicGraph("the state graph has a cycle") from None
-    counts = [0] * graph.number_of_nodes()
-    for node in reversed(order):
-        successors = graph.adj[node]
+    parts = components(exploration)
+    if not parts.acyclic:
+        raise CyclicGraph("the state graph has a cycle")
+    counts = [0] * len(exploration.states)
+    for node in reversed(parts.node_order()):
+        successors = exploration.successors(node)
         counts[node] = sum(counts[successor] for successor in successors) if successors else 1
     return counts
 
