@@ -78,6 +78,14 @@ class _ProgressLine:
         self._show(seconds, f"exploring: {states:,} states, {transitions:,} transitions, "
                             f"{states / max(seconds, 1e-9):,.0f} states/s")
 
+    def runs(self, done: int, total: int, outcomes: int) -> None:
+        """Sampling's progress: runs finished (in any order), their rate, the outcomes among them."""
+        if self.stage != "runs":
+            self.stage, self.stage_started, self.last = "runs", time.monotonic(), 0.0
+        seconds = time.monotonic() - self.stage_started
+        self._show(seconds, f"sampling: {done:,} of {total:,} runs, {done / max(seconds, 1e-9):,.0f} runs/s, "
+                            f"{outcomes:,} outcomes so far")
+
     def stage_progress(self, stage: str, done: int, total: int) -> None:
         """A later stage's progress: `done` of `total` of its units."""
         if stage != self.stage:
@@ -366,20 +374,31 @@ def _options(**texts: str | None) -> SampleOptions:
               help="Worker processes; the output is the same for every J.")
 @click.option("--top", default=str(DEFAULT_TOP), show_default=True, metavar="T",
               help="Describe at most T outcomes of each status (0: all); the rest are counted.")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler, or 'local' for a LocalCluster "
+                   "of --jobs processes (default: one per core). Needs: pip install \"schedsim[dask]\".")
+@click.option("--batch", default=None, metavar="B",
+              help="With --cluster: runs per task [default: about 8 tasks per worker, at most 1,000 runs].")
 @_sampling_options
-def sample_command(file: str, runs: str, jobs: str, top: str, seed: str, strategy: str, depth: str,
-                   pct_steps: str | None, max_steps: str, max_states: str, as_json: bool) -> None:
+def sample_command(file: str, runs: str, jobs: str, top: str, cluster: str | None, batch: str | None, seed: str,
+                   strategy: str, depth: str, pct_steps: str | None, max_steps: str, max_states: str,
+                   as_json: bool) -> None:
     """Run FILE many times, each run picked by a strategy from a seed, and tally the outcomes."""
     options = _options(runs=runs, top=top, seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
                        max_steps=max_steps, max_states=max_states)
     workers = _whole("--jobs", jobs)
     if workers < 1:
         _fail("--jobs must be at least 1")
-    program = _program(file)
-    try:
-        result = sample(program, options, jobs=workers)
-    except SampleError as exc:
-        _fail(f"{file}: {exc}")
+    if cluster is None:
+        if batch is not None:
+            _fail("--batch goes with --cluster")
+        program = _program(file)
+        try:
+            result = sample(program, options, jobs=workers)
+        except SampleError as exc:
+            _fail(f"{file}: {exc}")
+    else:
+        result = _sample_on_cluster(file, options, cluster, _cluster_workers(cluster), _whole("--batch", batch))
     report = build_sample_report(result)
     if as_json:
         _echo_json(report)
@@ -391,6 +410,34 @@ def sample_command(file: str, runs: str, jobs: str, top: str, seed: str, strateg
         status = sample_exit_status(report)
         sys.exit(FAILS if status == FAILS else PARTIAL)
     sys.exit(sample_exit_status(report))
+
+
+def _cluster_workers(cluster: str) -> int | None:
+    """--jobs is the size of a local cluster; an existing cluster has the workers it has."""
+    context = click.get_current_context()
+    given = context.get_parameter_source("jobs") is not click.core.ParameterSource.DEFAULT
+    if given and cluster != "local":
+        _fail("--jobs goes with --cluster local only: an existing cluster runs on the workers it has")
+    return _whole("--jobs", context.params["jobs"]) if given else None
+
+
+def _sample_on_cluster(file: str, options: SampleOptions, cluster: str, workers: int | None,
+                       batch: int | None):
+    """sample --cluster: the scenario goes to the workers as parsed data; progress on stderr."""
+    from .distributed import ClusterError, Recipe, sample_on_cluster
+
+    scenario, program = _scenario_program(file)
+    progress = _ProgressLine()
+    try:
+        return sample_on_cluster(program, Recipe(scenario, options), cluster, workers=workers,
+                                 batch=batch, progress=progress.runs)
+    except ClusterError as exc:
+        _fail(str(exc))
+    except SampleError as exc:
+        _fail(f"{file}: {exc}")
+    finally:  # Ctrl-C before any batch is in goes on up, to the group's one line
+        progress.done()
+    raise AssertionError("unreachable")
 
 
 @main.command("run")
