@@ -79,13 +79,12 @@ def interrupted(tmp_path_factory) -> dict[str, tuple[int, str, str]]:
     """{command: (exit status, stdout, stderr)} after one SIGINT each."""
     directory = tmp_path_factory.mktemp("interrupt")
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    processes = {
-        name: subprocess.Popen([sys.executable, "-c", LAUNCH, *args], cwd=directory, env=env, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for name, args in commands(directory).items()
-    }
+    processes: dict[str, subprocess.Popen] = {}
     results = {}
     try:
+        for name, args in commands(directory).items():  # inside the try: a failed start still kills the others
+            processes[name] = subprocess.Popen([sys.executable, "-c", LAUNCH, *args], cwd=directory, env=env,
+                                               text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         for process in processes.values():
             assert process.stderr.readline() == "ready\n"
         time.sleep(1.5)  # past parsing the options and into the work
