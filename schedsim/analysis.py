@@ -362,20 +362,18 @@ def _exact_visits(exploration: Exploration, members: list[int], inflow: list) ->
     return {node: Fraction(scaled[local[node]], determinant * common) for node in members}
 
 
-DENSE_MAX_COMPONENT = 300  # below this, a dense solve beats setting up a sparse one by far
-
-
 def _float_visits(exploration: Exploration, members: list[int], inflow: list,
                   bounds: Bounds = DEFAULT_BOUNDS) -> tuple[dict[int, float], float | None]:
     """The same system in floating point, and its relative residual (None where it was not solved).
 
-    By LU: dense when small, sparse up to `bounds.max_lu_component` states,
-    with one step of iterative refinement, with the same factors; the
-    residual left after it is what the report states. A larger component
-    would fill its LU factors beyond any budget, so it is solved by summing
-    the visits step by step (v = b + Qb + Q²b + ...), which converges as
-    fast as runs leave the component; past `bounds.max_solve_iterations`
-    terms it is left unsolved (NaN), never guessed.
+    A small component by dense LU. A larger one first by summing the
+    visits step by step (v = b + Qb + Q²b + ...), which converges as fast
+    as runs leave the component; where that takes more than
+    `bounds.max_solve_iterations` terms, by sparse LU up to
+    `bounds.max_lu_component` states (past that its factors would fill
+    beyond any budget), and otherwise it is left unsolved (NaN), never
+    guessed. An LU solve is followed by one step of iterative refinement
+    with the same factors; the residual left is what the report states.
     """
     _, inside = _inside_edges(exploration, members)
     size = len(members)
@@ -383,9 +381,13 @@ def _float_visits(exploration: Exploration, members: list[int], inflow: list,
         else (np.zeros(0), np.zeros(0), np.ones(0))
     rows, columns = target.astype(np.int64), source.astype(np.int64)
     rhs = np.array([float(value) for value in inflow])
-    if size > bounds.max_lu_component:
-        return _summed_visits(members, rows, columns, degree, rhs, bounds.max_solve_iterations)
-    if size <= DENSE_MAX_COMPONENT:
+    if size > bounds.dense_max_component:
+        # The sum converges fast where runs leave often, and sparse LU can fill in badly
+        # (8 s on a 15,795-state component that the sum solves in milliseconds).
+        summed = _summed_visits(members, rows, columns, degree, rhs, bounds.max_solve_iterations)
+        if summed[1] is not None or size > bounds.max_lu_component:
+            return summed
+    if size <= bounds.dense_max_component:
         system = np.eye(size)
         np.subtract.at(system, (rows, columns), 1.0 / degree)
         solve = lambda vector: np.linalg.solve(system, vector)  # noqa: E731 - one name for both paths

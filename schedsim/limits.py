@@ -46,6 +46,7 @@ class Bounds:
     # converges as fast as runs leave it; past max_solve_iterations steps the probabilities
     # downstream are reported as not computed. Such slow components are mostly those a
     # partial exploration cuts open, where runs leave only through the unexplored edge.
+    dense_max_component: int = 300  # up to here a dense LU beats setting up anything sparse
     max_lu_component: int = 40_000
     max_solve_iterations: int = 3_000
     # Steps the starvation search may look at, summed over the threads it checks (each

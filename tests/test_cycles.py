@@ -83,15 +83,24 @@ def test_the_floating_point_solve_agrees_with_the_exact_one_and_says_it_is_a_flo
 def test_a_component_past_the_lu_bound_is_solved_by_summing_steps_and_agrees():
     """With LU ruled out, SAW's cycle is solved by summing the mass inside step by step: the same 7/36, as a float."""
     exploration, exact = explored(SAW)
-    summed = analyse(exploration, dataclasses.replace(FLOAT_ONLY, max_lu_component=0))
+    summed = analyse(exploration, dataclasses.replace(FLOAT_ONLY, dense_max_component=0, max_lu_component=0))
     for approximate, precise in zip(summed.outcomes, exact.outcomes):
         assert abs(approximate.probability - precise.probability) < 1e-12
     assert summed.unsolved == 0 and summed.residual < 1e-12
 
 
+def test_where_the_sum_converges_too_slowly_sparse_lu_solves_the_component():
+    exploration, exact = explored(SAW)
+    factored = analyse(exploration, dataclasses.replace(FLOAT_ONLY, dense_max_component=0, max_solve_iterations=3))
+    assert factored.unsolved == 0
+    for approximate, precise in zip(factored.outcomes, exact.outcomes):
+        assert abs(approximate.probability - precise.probability) < 1e-12
+
+
 def test_a_component_that_runs_leave_too_slowly_is_left_unsolved_not_guessed():
     exploration, _ = explored(SAW)
-    starved = analyse(exploration, dataclasses.replace(FLOAT_ONLY, max_lu_component=0, max_solve_iterations=3))
+    starved = analyse(exploration, dataclasses.replace(FLOAT_ONLY, dense_max_component=0, max_lu_component=0,
+                                                       max_solve_iterations=3))
     assert starved.unsolved > 0
     assert all(outcome.probability is None for outcome in starved.outcomes)
 
