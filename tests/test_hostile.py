@@ -253,7 +253,8 @@ BAD_YAML = [
     ("billion laughs", "shared:\n  a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\n"
      + "".join(f"  {n}: &{n} [*{m}, *{m}, *{m}, *{m}, *{m}, *{m}, *{m}, *{m}, *{m}, *{m}]\n"
                for m, n in zip("abcdefgh", "bcdefghi")), 6, "more than 100,000 YAML values"),
-    ("deep flow", "shared: {x: " + "[" * 1000 + "]" * 1000 + "}", 1, "YAML nested more than 100 deep"),
+    # Ours, or newer PyYAML's own "exceeded maximum nesting depth", whichever comes first.
+    ("deep flow", "shared: {x: " + "[" * 1000 + "]" * 1000 + "}", 1, "nest"),
     ("deep block", "shared:\n  x:\n" + "".join("  " * depth + "  -\n" for depth in range(1, 500)), 101,
      "YAML nested more than 100 deep"),
     ("unclosed", "shared: {x: [1, 2}", 1, "invalid YAML:"),
