@@ -278,6 +278,22 @@ def spin_lock(threads: int, loop: str = STOP) -> Model:
         cyclic=True)
 
 
+def bump_stop(workers: int) -> Model:
+    """`workers` threads that bump x modulo 3 until a last thread sets `done`: schedsim only.
+
+    Its cycles are large components that runs leave often (whenever the
+    stopper steps); 5 workers give 1.4 million states, the size issue 8 asks
+    the analysis to handle in seconds.
+    """
+    name = f"bump_stop_{workers}"
+    return Model(name, (f"name: {name}\n"
+                        f"description: {workers} workers bump x modulo 3 until a stopper sets done\n"
+                        "shared: {x: 0, done: false}\nthreads:\n  W:\n"
+                        f"    count: {workers}\n    code: |\n      while not done:\n          a = x\n"
+                        "          x = (a + 1) % 3\n  S: |\n    s = 0\n    done = True\n"),
+                 None, None, cyclic=True)
+
+
 def cyclic_models(sizes: tuple[int, ...] = (2, 3, 4)) -> list[Model]:
     """The cyclic family for each number of threads: the spin lock until stopped, the filter lock in every loop."""
     return ([spin_lock(n, STOP) for n in sizes]
@@ -293,6 +309,7 @@ def default_models() -> list[Model]:
     models = [counter(n, 2, differ) for differ in (False, True) for n in (3, 4, 5)]
     models.append(dining(5))
     models += cyclic_models((2, 3))
+    models.append(bump_stop(5))  # peers.py --stages --only bump_stop_5: a million states
     return models
 
 
