@@ -10,7 +10,6 @@ whose text is the line the CLI prints after `schedsim: `.
 from __future__ import annotations
 
 import html
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .replay import Run, ScheduleError, parse_schedule, replay_command
 from .replay import replay as _replay
-from .report import build_report, exit_status, run_json, shared_json
+from .report import build_report, exit_status, json_text, run_json, shared_json
 from .sample_report import build_sample_report
 from .sampling import DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, SampleError, SampleOptions, validate
 from .sampling import sample as _sample
@@ -62,11 +61,6 @@ def load(source: Source) -> Scenario:
 def _program(source: Source) -> Program:
     """The compiled program of a scenario: one instruction per step."""
     return compile_scenario(load(source))
-
-
-def _json_text(data: Any) -> str:
-    """JSON exactly as the CLI prints it (cli._echo_json), final newline included."""
-    return json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _count(count: Any) -> int | float | None:
@@ -128,7 +122,7 @@ class Replay:
 
     def to_json(self) -> str:
         """Exactly the text `schedsim replay --json` prints."""
-        return _json_text(self.to_dict())
+        return json_text(self.to_dict())
 
     def __str__(self) -> str:
         return render.run_text(self.run)
@@ -178,7 +172,7 @@ class Result:
 
     def to_json(self) -> str:
         """Exactly the text `schedsim explore --json` prints."""
-        return _json_text(self.to_dict())
+        return json_text(self.to_dict())
 
     @property
     def exit_status(self) -> int:

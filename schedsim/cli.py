@@ -15,7 +15,6 @@ Exit status, one meaning each:
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 import traceback
@@ -33,7 +32,7 @@ from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
 from .limits import DEFAULT_BOUNDS
-from .report import build_report, exit_status, run_json
+from .report import build_report, exit_status, json_text, run_json
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
 from .sampling import (DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
                        SampleOptions, sample, single_run, validate)
@@ -43,7 +42,6 @@ from .crosscheck import exit_status as crosscheck_exit_status
 from .crosscheck_text import crosscheck_text
 from .pyexport import export_python
 from .realrun import RealRunError
-from .values import strict_json
 
 OK, FAILS, BAD_INPUT, PARTIAL, INTERNAL = 0, 1, 2, 3, 4
 
@@ -58,7 +56,7 @@ def _fail(message: str) -> None:
 
 
 def _echo_json(data: Any) -> None:
-    click.echo(json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False))
+    click.echo(json_text(data), nl=False)
 
 
 class _ProgressLine:

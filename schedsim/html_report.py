@@ -20,7 +20,7 @@ from importlib import resources
 from typing import Any
 
 from .explorer import Exploration, moves
-from .program import DONE, NEW, Program
+from .program import DONE, Program
 from .render import explore_text
 from .replay import replay
 from .report import run_json

@@ -6,6 +6,7 @@ disagree. Key order is fixed by construction, never by hashing.
 """
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from typing import Any
 
@@ -15,7 +16,12 @@ from .findings import Findings
 from .program import Program
 from .replay import Run
 from .semantics import VIOLATION
-from .values import to_json
+from .values import strict_json, to_json
+
+
+def json_text(data: dict[str, Any] | list) -> str:
+    """A report as the `--json` commands print it: strict JSON, indented, final newline included."""
+    return json.dumps(strict_json(data), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def count_json(count: Any) -> int | None:
