@@ -266,12 +266,12 @@ class _Flow:
     def through_components(self, parts: Components) -> None:
         """Component by component: single states pass their mass on; cycles are solved."""
         offsets, targets, counts, mass = self.exploration.offsets, self.exploration.targets, self.counts, self.mass
-        cyclic, labels = parts.cyclic, parts.labels
+        cyclic = parts.cyclic
         for done, component in enumerate(parts.order):
             if done % self.PROGRESS_EVERY == 0:
                 self.progress("probabilities", done, len(parts.order))
             if cyclic[component]:
-                self.through_cycle(parts.members(component), labels)
+                self.through_cycle(parts.members(component))
                 continue
             node = parts.first(component)
             begin, end = offsets[node], offsets[node + 1]
@@ -284,26 +284,24 @@ class _Flow:
                 counts[successor] += count
                 mass[successor] += share
 
-    def through_cycle(self, members: list[int], labels: np.ndarray) -> None:
+    def through_cycle(self, members: list[int]) -> None:
         """Every path into a cycle can go round it any number of times."""
-        offsets, targets = self.exploration.offsets, self.exploration.targets
-        label = labels[members[0]]
-        exits = [(node, targets[edge]) for node in members for edge in range(offsets[node], offsets[node + 1])
-                 if labels[targets[edge]] != label]
+        offsets = self.exploration.offsets
+        inside, exits = _steps_of(self.exploration, members)
         inflow = [self.mass[node] for node in members]
         if not exits:
             self.trapped.append((members, sum(inflow[1:], inflow[0])))
             return
         if len(members) <= self.bounds.exact_max_component and all(not isinstance(m, float) for m in inflow):
-            visits = _exact_visits(self.exploration, members, inflow)
+            visits = _exact_visits(members, inside, inflow)
         else:
-            visits = self._float_visits(self.exploration, members, inflow)
+            visits = self._float_visits(members, inside, inflow)
         for node, successor in exits:
             self.counts[successor] = math.inf
             self.mass[successor] += visits[node] / (offsets[node + 1] - offsets[node])
 
-    def _float_visits(self, exploration: Exploration, members: list[int], inflow: list) -> dict[int, float]:
-        visits, residual = _float_visits(exploration, members, inflow, self.bounds)
+    def _float_visits(self, members: list[int], inside: list[tuple[int, int, int]], inflow: list) -> dict[int, float]:
+        visits, residual = _float_visits(members, inside, inflow, self.bounds)
         if residual is None:
             # Not solved within the bounds: what leaves it, and all that follows, is not known (NaN).
             self.unsolved = max(self.unsolved, len(members))
@@ -312,21 +310,25 @@ class _Flow:
         return visits
 
 
-def _inside_edges(exploration: Exploration, members: list[int]) -> tuple[dict[int, int], list[tuple[int, int, int]]]:
-    """Local numbers of the members, and (from, to, out-degree of from) for every step inside."""
+def _steps_of(exploration: Exploration, members: list[int]) -> tuple[list[tuple[int, int, int]], list[tuple[int, int]]]:
+    """A component's steps in one pass: (from, to, out-degree of from) inside it, numbered by position
+    in `members`, and (node, target) for each step that leaves it."""
     offsets, targets = exploration.offsets, exploration.targets
     local = {node: position for position, node in enumerate(members)}
-    inside = []
-    for node in members:
+    inside, exits = [], []
+    for position, node in enumerate(members):
         begin, end = offsets[node], offsets[node + 1]
         for edge in range(begin, end):
-            to = local.get(targets[edge])
-            if to is not None:
-                inside.append((local[node], to, end - begin))
-    return local, inside
+            target = targets[edge]
+            to = local.get(target)
+            if to is None:
+                exits.append((node, target))
+            else:
+                inside.append((position, to, end - begin))
+    return inside, exits
 
 
-def _exact_visits(exploration: Exploration, members: list[int], inflow: list) -> dict[int, Fraction]:
+def _exact_visits(members: list[int], inside: list[tuple[int, int, int]], inflow: list) -> dict[int, Fraction]:
     """Solve visits[v] = inflow[v] + sum(visits[u] / outdegree(u)) over steps u->v inside, in exact rationals.
 
     The system, scaled by the lcm of the out-degrees, is an integer
@@ -334,7 +336,6 @@ def _exact_visits(exploration: Exploration, members: list[int], inflow: list) ->
     keeps every number an int; Fractions everywhere were ten times slower. Only ever given components small
     enough (`Bounds.exact_max_component`) for the cubic elimination.
     """
-    local, inside = _inside_edges(exploration, members)
     size = len(members)
     scale = math.lcm(1, *{degree for _, _, degree in inside})
     common = math.lcm(*[Fraction(value).denominator for value in inflow])
@@ -359,10 +360,10 @@ def _exact_visits(exploration: Exploration, members: list[int], inflow: list) ->
         entries = rows[row]
         known = sum(entries[column] * scaled[column] for column in range(row + 1, size))
         scaled[row] = (determinant * entries[size] - known) // entries[row]
-    return {node: Fraction(scaled[local[node]], determinant * common) for node in members}
+    return {node: Fraction(scaled[position], determinant * common) for position, node in enumerate(members)}
 
 
-def _float_visits(exploration: Exploration, members: list[int], inflow: list,
+def _float_visits(members: list[int], inside: list[tuple[int, int, int]], inflow: list,
                   bounds: Bounds = DEFAULT_BOUNDS) -> tuple[dict[int, float], float | None]:
     """The same system in floating point, and its relative residual (None where it was not solved).
 
@@ -375,7 +376,6 @@ def _float_visits(exploration: Exploration, members: list[int], inflow: list,
     guessed. An LU solve is followed by one step of iterative refinement
     with the same factors; the residual left is what the report states.
     """
-    _, inside = _inside_edges(exploration, members)
     size = len(members)
     source, target, degree = (np.array(column, dtype=np.float64).reshape(-1) for column in zip(*inside)) if inside \
         else (np.zeros(0), np.zeros(0), np.ones(0))
