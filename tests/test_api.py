@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 
+from conftest import SPIN_YAML
 import schedsim
 import schedsim.testing
 from schedsim.cli import main
@@ -89,15 +90,7 @@ def test_yaml_text_and_a_loaded_scenario_explore_alike():
 
 def test_a_spinning_loop_counts_infinitely_many():
     """Through a cycle the count is math.inf, and the probability stays exact."""
-    result = schedsim.explore(textwrap.dedent("""
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """))
+    result = schedsim.explore(textwrap.dedent(SPIN_YAML))
     assert result.interleavings == math.inf
     assert [(o.status, o.interleavings, o.probability) for o in result.outcomes] == [("finished", math.inf, 1)]
 
