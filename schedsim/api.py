@@ -235,9 +235,14 @@ def _outcome_row(outcome: Outcome) -> str:
 
 
 def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
-            max_race_states: int = DEFAULT_BOUNDS.max_race_states) -> Result:
-    """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines)."""
-    exploration = _explore(_program(source), max_states=max_states)
+            max_race_states: int = DEFAULT_BOUNDS.max_race_states, symmetry: bool = True) -> Result:
+    """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines).
+
+    With `symmetry` (as the CLI's default), interchangeable threads are
+    explored once per orbit: the counts are the full graph's, but
+    `Result.exploration` (and its `graph`) holds the representatives only;
+    pass `symmetry=False` for every real state."""
+    exploration = _explore(_program(source), max_states=max_states, symmetry=symmetry)
     analysis = _analysis.analyse(exploration)
     if exploration.stopped == INTERRUPTED:  # as the CLI: after a Ctrl-C, no long searches
         findings = Findings(races_complete=False, interrupted="races")
