@@ -292,6 +292,9 @@ def _explore(program: Program, max_states: int, progress: Progress | None, class
                 thread_parts[tid] = thread_parts[members[0]]
     shared_parts: dict = {}
     parts: dict = {}
+    # the initial state's parts are interned too: equal parts are one object (symmetry.orbit_size)
+    states[0] = _exact_parts(initial, state_key(initial), parts) if index.exact else _shared_parts(
+        initial, thread_parts, shared_parts)
     stopped = None
     node = 0
     add_state, add_parent, add_target, add_offset = states.append, parents.append, targets.append, offsets.append
@@ -311,7 +314,8 @@ def _explore(program: Program, max_states: int, progress: Progress | None, class
                     exact, nodes = True, index.nodes
                     lookup = nodes.get
                 if canon is not None:
-                    reduced = [canon(successor) for successor in successors]
+                    canon.begin(state)
+                    reduced = [canon.successor(successor, tid) for successor, tid in zip(successors, ready)]
                     successors = [successor for successor, _ in reduced]
                     mappings.extend([_renaming_id(mapping, renaming_ids, renamings) for _, mapping in reduced])
                 keys = [state_key(successor) for successor in successors] if exact else successors

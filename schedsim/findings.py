@@ -8,7 +8,7 @@ explored; races come from the happens-before search in `races`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from . import program as p
@@ -205,6 +205,8 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
     witnesses = _lock_witnesses(exploration)
     if not witnesses:
         return []
+    symmetry = exploration.symmetry
+    alike = frozenset(tid for members in symmetry.classes for tid in members) if symmetry else frozenset()
     import networkx as nx  # only where some thread holds one lock while it asks for another
 
     graph = nx.DiGraph()
@@ -213,7 +215,7 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
     found = []
     for cycle in sorted(_rotated(cycle) for cycle in nx.simple_cycles(graph)):
         edges = list(zip(cycle, cycle[1:] + cycle[:1]))
-        chosen = _choose_witnesses([witnesses[edge] for edge in edges])
+        chosen = _choose_witnesses([witnesses[edge] for edge in edges], alike)
         if chosen is None:
             continue
         steps, guards = [], None
@@ -224,11 +226,33 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
                                   program.primitives[wanted].name, _taken_at(program, states, tids, real[tid], held),
                                   site(program, real[tid], asks), _names(program, tids)))
             guards = set(holding) if guards is None else guards & set(holding)
+        steps = _apart(exploration, steps)
         guarded = tuple(program.primitives[slot].name for slot in sorted(guards - set(cycle)))
         deadlock = next((node for node in deadlocks if _deadlocked_on(program, exploration.states[node], edges)), None)
         found.append(LockOrder(tuple(program.primitives[slot].name for slot in cycle), tuple(steps), guarded,
                                None if deadlock is None else _names(program, _schedule(exploration, deadlock)[1])))
     return found
+
+
+def _apart(exploration: Exploration, steps: list[LockStep]) -> list[LockStep]:
+    """The steps of a cycle told of different threads: where symmetry found each edge on one of
+    several interchangeable threads, a later edge is told of the next of them (swapping the two
+    names throughout its schedule gives a real run, as they are interchangeable)."""
+    symmetry, program = exploration.symmetry, exploration.program
+    if symmetry is None or len({step.thread for step in steps}) > 1:
+        return steps
+    names = next((names for names in symmetry.names(program) if steps[0].thread in names), None)
+    if names is None:
+        return steps
+    first = names.index(steps[0].thread)
+    result = [steps[0]]
+    for position, step in enumerate(steps[1:], 1):
+        other = names[(first + position) % len(names)]
+        swap = {step.thread: other, other: step.thread}
+        result.append(replace(step, thread=other, held_since=step.held_since and replace(step.held_since, thread=other),
+                              asks=replace(step.asks, thread=other),
+                              schedule=tuple(swap.get(name, name) for name in step.schedule)))
+    return result
 
 
 def _deadlocked_on(program: Program, state: State, edges: list[tuple[int, int]]) -> bool:
@@ -267,11 +291,14 @@ def _rotated(cycle: list[int]) -> list[int]:
     return cycle[start:] + cycle[:start]
 
 
-def _choose_witnesses(options: list[dict]) -> list[tuple[int, int, tuple]] | None:
-    """Per edge the earliest (thread, node, holding), with at least two threads in all; None if only one thread."""
+def _choose_witnesses(options: list[dict], alike: frozenset = frozenset()) -> list[tuple[int, int, tuple]] | None:
+    """Per edge the earliest (thread, node, holding), with at least two threads in all; None if only one thread.
+
+    With symmetry a witness by one of several interchangeable threads is one
+    by each of them, so two edges made by "one" such thread are made by two."""
     chosen = [min(((node, tid, holding) for tid, (node, holding) in edge.items())) for edge in options]
     threads = {tid for edge in options for tid in edge}
-    if len(threads) < 2:
+    if len(threads) < 2 and not threads & alike:
         return None
     if len({tid for _, tid, _ in chosen}) == 1:
         only = chosen[0][1]

@@ -28,6 +28,8 @@ exactly the orbits (`full_states` counts the full graph from them).
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass
 from itertools import permutations, product
 from math import factorial, prod
@@ -109,6 +111,11 @@ class Canon:
         self.key = key
         self.numbers: dict = {}
         self.owned = any(prim.kind in ("Lock", "RLock", "Condition", "Barrier") for prim in program.primitives)
+        self.where = {tid: (number, position) for number, members in enumerate(self.classes)
+                      for position, tid in enumerate(members)}
+        self.ranks: list[list[int]] = []
+        self.tied = False
+        self.shifts: dict = {}
 
     def __call__(self, state: State) -> tuple[State, tuple[int, ...] | None]:
         """(representative, mapping old thread -> new thread), the mapping None when the state is one."""
@@ -132,6 +139,55 @@ class Canon:
             if extra is not None:
                 mapping = tuple(extra) if mapping is None else tuple(extra[new] for new in mapping)
         return state, None if mapping is None else tuple(mapping)
+
+    def begin(self, parent: State) -> None:
+        """Get ready for the successors of a representative: its threads' ranks, class by class."""
+        numbers, key, threads = self.numbers, self.key, parent.threads
+        self.ranks = [[numbers.setdefault(key(threads[tid]), len(numbers)) for tid in members] for members in self.classes]
+        self.tied = any(len(set(ranks)) < len(ranks) for ranks in self.ranks)
+
+    def successor(self, state: State, tid: int) -> tuple[State, tuple[int, ...] | None]:
+        """`self(state)` for the state thread `tid`'s step led to from the one given to `begin`.
+
+        Only the stepping thread's part changed (a step never changes
+        another thread's pc or locals), and the others are in order: the
+        stepper moves to its place among its class, the rest shift by one.
+        """
+        where = self.where.get(tid)
+        careful = self.owned or state.fault is not None
+        if where is None:
+            return self(state) if careful and self.tied else (state, None)
+        number, position = where
+        ranks = self.ranks[number]
+        rank = self.numbers.setdefault(self.key(state.threads[tid]), len(self.numbers))
+        others = ranks[:position] + ranks[position + 1:]
+        if careful and (self.tied or rank in others):
+            return self(state)
+        place = bisect_right(others, rank)
+        if place == position:
+            return state, None
+        shift = self.shifts.get((tid, place))
+        if shift is None:
+            shift = self.shifts[tid, place] = self._shift(number, position, place)
+        mapping, order = shift
+        if careful:
+            return renamed(self.program, state, mapping), mapping
+        threads = state.threads
+        return State(tuple([threads[old] for old in order]), state.shared, state.prims, state.output), mapping
+
+    def _shift(self, number: int, position: int, place: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The renaming that moves a class's thread from `position` to `place`, the ones between
+        shifting by one, and its inverse (the old thread at each new position)."""
+        members = self.classes[number]
+        mapping = list(range(self.threads))
+        mapping[members[position]] = members[place]
+        step = 1 if place < position else -1
+        for index in range(place, position, step):
+            mapping[members[index]] = members[index + step]
+        order = [0] * self.threads
+        for old, new in enumerate(mapping):
+            order[new] = old
+        return tuple(mapping), tuple(order)
 
     def _break_ties(self, state: State) -> tuple[State, tuple[int, ...] | None]:
         """Among renamings of threads whose parts are equal, the one whose primitives and fault read smallest."""
@@ -233,7 +289,18 @@ class Frame:
 
 
 def orbit_size(program: p.Program, symmetry: Symmetry, state: State) -> int:
-    """How many real states a representative stands for: the renamings that change it."""
+    """How many real states an explored representative stands for: the renamings that change it.
+
+    Explored states hold one object per distinct part (the explorer interns
+    them by exact value), so equal parts are the same object; where no
+    primitive or fault names a thread, the renamings that keep the state
+    are those among equal parts."""
+    if state.fault is None and all(ref < 0 for ref in thread_refs(program, state.prims)):
+        kept = 1
+        for members in symmetry.classes:
+            for count in Counter(id(state.threads[tid]) for tid in members).values():
+                kept *= factorial(count)
+        return symmetry.group_size // kept
     return symmetry.group_size // _stabiliser(program, symmetry, state)
 
 

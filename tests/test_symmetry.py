@@ -147,3 +147,37 @@ def test_the_report_gives_the_full_graphs_size_and_says_what_was_explored(tmp_pa
         assert reduced[key] == full[key]
     text = invoke("explore", path).stdout
     assert "T0, T1 and T2 are interchangeable" in text and "299 states were explored" in text
+
+
+LOCK_ORDER_COPIES = """
+    shared: {turn: 0}
+    locks: [A, B]
+    threads:
+      T:
+        count: 2
+        code: |
+          turn += 1
+          if turn == 1:
+              with A:
+                  with B:
+                      pass
+          else:
+              with B:
+                  with A:
+                      pass
+"""
+
+
+def test_a_lock_order_inversion_between_two_copies_is_found_and_told_of_two_threads():
+    program = program_of(LOCK_ORDER_COPIES)
+    full, reduced = explore(program, symmetry=False), explore(program)
+    assert len(reduced.states) < len(full.states)
+    [inversion] = find(reduced).lock_order
+    [expected] = find(full).lock_order
+    assert inversion.locks == expected.locks and inversion.deadlock_schedule is not None
+    assert {step.thread for step in inversion.steps} == {"T0", "T1"}
+    for step in inversion.steps:
+        run = replay(program, list(step.schedule))
+        assert program.threads[run.steps[-1].thread].name == step.thread
+    run = replay(program, list(inversion.deadlock_schedule))
+    assert run.status == "deadlock"
