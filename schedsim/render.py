@@ -78,7 +78,8 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
     lines = [f"Summary: {plural(report['states'], 'state')}, {plural(report['transitions'], 'transition')}, "
              f"{total_text}, {plural(len(report['outcomes']), 'distinct outcome')}"]
     if report.get("symmetry"):
-        lines.append(f"  {symmetry_text(report['symmetry'])}")
+        lines.extend(textwrap.wrap(symmetry_text(report["symmetry"]), width=100, initial_indent="  ",
+                                   subsequent_indent="  "))
     rows = [(STATUS_WORDS[entry["status"]], plural(entry["outcomes"], "outcome"), _count_text(entry),
              chance(entry["probability"], entry["probability_exact"])) for entry in report["status_totals"]]
     widths = [max((len(row[column]) for row in rows), default=0) for column in range(3)]
