@@ -175,6 +175,7 @@ class _Search:
         self.transformed: dict = {}
         self.relabelled: dict = {}
         symmetry = exploration.symmetry
+        self.plain = not any(prim.kind in LOCK_KINDS + ("Condition", "Barrier") for prim in self.program.primitives)
         self.kin = {tid: frozenset(members) for members in symmetry.classes for tid in members} if symmetry else {}
         self.step_facts: dict[int, list[tuple]] = {}
         self.found: dict[tuple, tuple[int, Race]] = {}  # pair of lines -> (schedule length, race)
@@ -332,6 +333,9 @@ class _Search:
         if mappings is None or not mappings[edge]:
             return state
         mapping = self.exploration.renamings[mappings[edge]]
+        if self.plain and state.fault is None:  # nothing but the threads' places to put back
+            threads = state.threads
+            return State(tuple([threads[new] for new in mapping]), state.shared, state.prims, state.output)
         back = [0] * len(mapping)
         for old, new in enumerate(mapping):
             back[new] = old

@@ -181,3 +181,12 @@ def test_a_lock_order_inversion_between_two_copies_is_found_and_told_of_two_thre
         assert program.threads[run.steps[-1].thread].name == step.thread
     run = replay(program, list(inversion.deadlock_schedule))
     assert run.status == "deadlock"
+
+
+def test_the_python_api_reduces_by_default_and_can_explore_every_state(tmp_path):
+    import schedsim
+
+    path = write_scenario(tmp_path, COUNTER_3X2)
+    reduced, full = schedsim.explore(path), schedsim.explore(path, symmetry=False)
+    assert len(reduced.exploration.states) == 299 and len(full.exploration.states) == 1394
+    assert _table(reduced.analysis) == _table(full.analysis)
