@@ -293,8 +293,9 @@ def _explore(program: Program, max_states: int, progress: Progress | None, class
     shared_parts: dict = {}
     parts: dict = {}
     # the initial state's parts are interned too: equal parts are one object (symmetry.orbit_size)
+    nothing = State((None,) * len(initial.threads), None, (), ())  # no part of it is stored yet
     states[0] = _exact_parts(initial, state_key(initial), parts) if index.exact else _shared_parts(
-        initial, thread_parts, shared_parts)
+        initial, nothing, thread_parts, shared_parts)
     stopped = None
     node = 0
     add_state, add_parent, add_target, add_offset = states.append, parents.append, targets.append, offsets.append
@@ -328,19 +329,19 @@ def _explore(program: Program, max_states: int, progress: Progress | None, class
                         del mappings[len(targets):]
                     break
                 for successor, key, target in zip(successors, keys, found):
-                    if target is None:
+                    if target is None and canon is not None:
                         target = lookup(key)  # two threads may step into one orbit
                     if target is None:
                         if exact:
                             successor = _exact_parts(successor, key, parts)
                         else:
-                            successor = key = _shared_parts(successor, thread_parts, shared_parts)
+                            successor = key = _shared_parts(successor, state, thread_parts, shared_parts)
                         target = len(states)
                         nodes[key] = target
                         add_state(successor)
                         add_parent(node)
                     add_target(target)
-                if canon is None and (len(nodes) < len(states) or len(set(targets[offsets[-1]:])) < len(ready)):
+                if canon is None and (len(nodes) < len(states) or len(set(found)) < len(found) - found.count(None)):
                     raise RuntimeError(f"schedsim bug: two threads step to one state from state {node}")
                 movers.extend(ready)
                 add_offset(len(targets))
@@ -404,16 +405,20 @@ def _renaming_id(mapping: tuple[int, ...] | None, ids: dict, table: list) -> int
     return number
 
 
-def _shared_parts(state: State, thread_parts: list[dict], shared_parts: dict) -> State:
+def _shared_parts(state: State, parent: State, thread_parts: list[dict], shared_parts: dict) -> State:
     """The state rebuilt from parts already stored, where equal ones exist.
 
     A thread's (pc, locals) and the shared values recur across many states;
     storing each distinct one once saves about a fifth of the memory. Each
     thread has its own parts: thread A's local `False` must not stand in
     for thread B's `0` (within one thread, `_TypeWatch` keeps `==` exact).
+    A step leaves the other threads' parts as the very objects of the state
+    it left (`parent`, stored already), so only what it changed is looked up.
     """
-    threads = tuple([parts.setdefault(thread, thread) for parts, thread in zip(thread_parts, state.threads)])
-    return state._replace(threads=threads, shared=shared_parts.setdefault(state.shared, state.shared))
+    threads = tuple([thread if thread is known else parts.setdefault(thread, thread)
+                     for parts, thread, known in zip(thread_parts, state.threads, parent.threads)])
+    shared = state.shared if state.shared is parent.shared else shared_parts.setdefault(state.shared, state.shared)
+    return State(threads, shared, state.prims, state.output, state.fault)
 
 
 def _exact_parts(state: State, key: tuple, parts: dict) -> State:
