@@ -190,12 +190,14 @@ class Canon:
         return tuple(mapping), tuple(order)
 
     def _break_ties(self, state: State) -> tuple[State, tuple[int, ...] | None]:
-        """Among renamings of threads whose parts are equal, the one whose primitives and fault read smallest."""
+        """Among renamings of threads whose parts are equal, the one whose primitives and fault name the
+        smallest threads (so a state that names none of them is its own representative)."""
         identity = tuple(range(self.threads))
         best = None
         for mapping in _tie_renamings(self.program, self.classes, state, onto_all=True):
             candidate = state if mapping == identity else renamed(self.program, state, mapping)
-            score = (thread_refs(self.program, candidate.prims), candidate.fault and candidate.fault[1] or "")
+            named = fault_thread(self.program, candidate.fault)
+            score = (thread_refs(self.program, candidate.prims), -1 if named is None else named)
             if best is None or score < best[0]:
                 best = (score, candidate, mapping)
         return (state, None) if best[2] == identity else (best[1], best[2])
