@@ -250,7 +250,7 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
         return unreduced
     if classes is not None:
         reduced = _explore(program, max_states, progress, classes)
-        if not _has_cycle(reduced):
+        if reduced.stopped == INTERRUPTED or not _has_cycle(reduced):
             return reduced
         # Starvation follows each thread round a cycle, and a cycle of representatives may
         # hand a thread's part to its twin on the way round: cyclic graphs are explored in full.
