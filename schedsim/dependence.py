@@ -107,7 +107,8 @@ class Dependence:
         if thread.daemon:
             reads = reads | {EXIT}
         visible = isinstance(instr, (p.SetShared, p.SetItem, p.Append, p.Print))
-        return Touch(frozenset(reads), frozenset(writes), visible, self._may_fault(tid, pc, instr))
+        may_fault = self._may_fault(tid, pc, instr) or (not instr.silent and _bookkeeping_may_fault(thread, pc))
+        return Touch(frozenset(reads), frozenset(writes), visible, may_fault)
 
     def _objects(self, instr: p.Instruction) -> tuple[set, set]:
         reads, writes = set(), set()
@@ -302,6 +303,26 @@ def _constant_range(text: str) -> bool:
     return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "range"
             and not call.keywords and 1 <= len(call.args) <= 3
             and all(isinstance(arg, ast.Constant) and type(arg.value) is int for arg in call.args))
+
+
+def _bookkeeping_may_fault(thread: p.ThreadProgram, pc: int) -> bool:
+    """Whether the silent `for` bookkeeping that runs at the end of the step at `pc` may raise.
+
+    A range of non-constant bounds may be no range at all, and a loop whose
+    body is silent too may run past `limits.Bounds.max_silent_rounds`.
+    """
+    seen: set[int] = set()
+    stack = [target for target in _successors(thread.code[pc]) if thread.code[target].silent]
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            return True  # a cycle of silent bookkeeping
+        seen.add(current)
+        instr = thread.code[current]
+        if isinstance(instr, p.ForInit) and not _constant_range(instr.text):
+            return True
+        stack.extend(target for target in _successors(instr) if thread.code[target].silent)
+    return False
 
 
 def _successors(instr: p.Instruction) -> list[int]:

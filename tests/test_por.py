@@ -198,3 +198,37 @@ def test_cli_text_exit_codes_and_refusals(tmp_path):
     assert result.exit_code == 3 and "runs that never end are not covered" in result.stdout
     assert invoke("explore", "--reduce", "por", "--html", str(tmp_path / "page.html"), good).exit_code == 2
     assert invoke("explore", "--reduce", "dpor", good).exit_code == 2
+
+
+def test_the_api_gives_what_the_cli_prints():
+    """api.explore(reduce="por") is `explore --reduce por --json`, to the byte; another name is refused."""
+    from schedsim import api
+    from schedsim.errors import ScenarioError
+
+    path = str(SCENARIOS / "deadlock.yaml")
+    result = api.explore(path, reduce="por")
+    assert result.to_json() == invoke("explore", "--reduce", "por", "--json", path).stdout
+    assert result.complete and result.exit_status == 1
+    assert {outcome.status for outcome in result.outcomes} == {"finished", "deadlock"}
+    with pytest.raises(ScenarioError, match="reduce must be"):
+        api.explore(path, reduce="dpor")
+
+
+def test_the_for_bookkeeping_after_a_step_may_fault_too():
+    """`n = y` also runs range(n) of the loop after it, which fails on a float: that step may fault, so B's
+    write must be tried before it while y is still 1.5 (the end x=1, y=1.5)."""
+    program = program_of("""
+        shared: {x: 0, y: 1.5}
+        threads:
+          A: |
+            n = y
+            for i in range(n):
+                pass
+          B: |
+            x = 1
+          C: |
+            y = 2.5
+    """)
+    finals = {outcome.final for outcome in reached(explore_por(program).exploration).outcomes}
+    assert (1, 1.5) in finals
+    assert_same_ends(program)
