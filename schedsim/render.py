@@ -45,8 +45,8 @@ def explore_text(report: dict[str, Any], file: str, top: int | None = DEFAULT_TO
         why = "the state limit was reached" if report["stopped"] == "limit" else "it was interrupted"
         share = report["unexplored_probability"]
         share_text = "" if share is None else f" (unexplored share {percent(share)})"
-        lines.append(f"PARTIAL: exploration stopped because {why}; counts below are lower bounds "
-                     f"and some outcomes may be missing{share_text}.")
+        counts = "" if reduced else "counts below are lower bounds and "
+        lines.append(f"PARTIAL: exploration stopped because {why}; {counts}some outcomes may be missing{share_text}.")
         if report["stopped"] == "limit":
             lines.append(f"  `schedsim sample {file}` runs it many times instead, with no state limit.")
     lines.extend(_outcome_sections(report, file, top))

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from conftest import invoke, program_of, write_scenario
 from strategies import lockable_scenarios, scenarios
@@ -58,6 +59,13 @@ def test_generated_scenarios_end_as_in_the_full_graph(yaml_text):
     assert_same_ends(program_of(yaml_text), generated=True)
 
 
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.integers(0, 3), st.sampled_from(["<", "!=", ">="]))
+def test_always_checks_fail_in_the_same_states_as_in_the_full_graph(yaml_text, bound, compare):
+    """An `always` check is checked after every step: each state it fails in, with its values, is found."""
+    assert_same_ends(program_of(yaml_text + f'checks:\n  always: ["x {compare} {bound}"]\n'), generated=True)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios(mixed=True))
 def test_values_of_mixed_types_end_as_in_the_full_graph(yaml_text):
@@ -73,7 +81,8 @@ def test_started_and_joined_threads_end_as_in_the_full_graph(cases):
         assert_same_ends(program_of(yaml_text), generated=True)
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")), ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", sorted(SCENARIOS.glob("*.yaml")) + sorted(SCENARIOS.glob("python/*_small.py")),
+                         ids=lambda path: path.name)
 def test_bundled_scenarios_end_as_in_the_full_graph(path):
     """Every primitive the bundled scenarios use (conditions, events, queues, barriers, daemons, loops)."""
     assert_same_ends(load_program(str(path)))
@@ -232,3 +241,12 @@ def test_the_for_bookkeeping_after_a_step_may_fault_too():
     finals = {outcome.final for outcome in reached(explore_por(program).exploration).outcomes}
     assert (1, 1.5) in finals
     assert_same_ends(program)
+
+
+def test_cli_stopped_at_the_state_limit_is_partial(tmp_path):
+    """--max-states under the reduction: exit 3, a partial report that promises no counts."""
+    result = invoke("explore", "--reduce", "por", "--max-states", "10", str(SCENARIOS / "dining_philosophers_5.yaml"))
+    assert result.exit_code == 3
+    assert "PARTIAL: exploration stopped because the state limit was reached; some outcomes may be missing." \
+        in result.stdout
+    assert "stopped at --max-states 10" in result.stderr
