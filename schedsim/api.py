@@ -246,10 +246,16 @@ def _outcome_row(outcome: Outcome) -> str:
 
 
 def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
-            max_race_states: int = DEFAULT_BOUNDS.max_race_states, reduce: str | None = None) -> Result:
+            max_race_states: int = DEFAULT_BOUNDS.max_race_states, symmetry: bool = True,
+            reduce: str | None = None) -> Result:
     """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines).
 
-    `reduce="por"` is `explore --reduce por`: every end of a run, without counts, probabilities or findings.
+    With `symmetry` (as the CLI's default), interchangeable threads are
+    explored once per orbit: the counts are the full graph's, but
+    `Result.exploration` (and its `graph`) holds the representatives only;
+    pass `symmetry=False` for every real state. `reduce="por"` is
+    `explore --reduce por`: every end of a run, without counts,
+    probabilities or findings (`symmetry` does not apply to it).
     """
     if reduce is not None:
         if reduce != POR:
@@ -257,7 +263,7 @@ def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
         reduction = explore_por(_program(source), max_states=max_states)
         empty = Findings(races_complete=False, starvation_complete=False)
         return Result(reduction.exploration, _analysis.reached(reduction.exploration), empty, reduction)
-    exploration = _explore(_program(source), max_states=max_states)
+    exploration = _explore(_program(source), max_states=max_states, symmetry=symmetry)
     analysis = _analysis.analyse(exploration)
     if exploration.stopped == INTERRUPTED:  # as the CLI: after a Ctrl-C, no long searches
         findings = Findings(races_complete=False, interrupted="races")

@@ -256,6 +256,9 @@ class ThreadProgram:
     # The `compiler.node_key` of every syntax node the compiler validated: the export
     # re-emits these and nothing else of the body (a part the model ignores never runs).
     accepted: frozenset = field(default=frozenset(), compare=False, repr=False)
+    # Local slots set before the first step (`index`, `locals:`) that no statement names: they never
+    # change and nothing reads them, so copies that differ only there are interchangeable (symmetry).
+    unused_slots: frozenset = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
