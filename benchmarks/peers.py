@@ -6,6 +6,7 @@ Three modes, each printing Markdown tables:
     python3 benchmarks/peers.py --only counter_4,dining --timeout 60
     python3 benchmarks/peers.py --stages               # schedsim's stages timed separately, in-process
     python3 benchmarks/peers.py --cyclic               # analysis time against the largest SCC
+    python3 benchmarks/peers.py --reduce --repeat 1    # explore --reduce por against the full graph and Harmony
     python3 benchmarks/peers.py --tree /work/wt-x --append   # measure another tree; add the tables to README.md
 
 Every run is a subprocess of its own with a wall-clock timeout; a run past it
@@ -114,16 +115,22 @@ def schedsim_env(tree: Path) -> dict:
     return env
 
 
-def run_schedsim(path: Path, tree: Path, timeout: float, repeat: int) -> Result:
+def run_schedsim(path: Path, tree: Path, timeout: float, repeat: int, options: tuple[str, ...] = ()) -> Result:
     command = [sys.executable, "-m", "schedsim", "explore", "--json", "--max-states", str(SCHEDSIM_MAX_STATES),
-               str(path)]
+               *options, str(path)]
     run = best_of(repeat, lambda: run_timed(command, path.parent, timeout, schedsim_env(tree)), SCHEDSIM_EXITS)
     if run.timed_out:
         return Result()
     if run.returncode not in SCHEDSIM_EXITS:
         return _failed(run, "schedsim")
     report = json.loads(run.stdout)
-    return Result(run.seconds, report["states"], schedsim_verdict(report))
+    return Result(run.seconds, report["states"], schedsim_verdict(report), extra={"ends": ends_of(report)})
+
+
+def ends_of(report: dict) -> set:
+    """Every end of a run the report lists (runs that never end left out), to compare two reports by."""
+    return {(outcome["status"], json.dumps(outcome["final"], sort_keys=True), tuple(outcome["output"]),
+             outcome.get("message")) for outcome in report["outcomes"] if outcome["status"] != "runs_forever"}
 
 
 def schedsim_verdict(report: dict) -> str:
@@ -411,6 +418,29 @@ def measure_peers(chosen, directory: Path, args: argparse.Namespace) -> str:
     return peer_tables(results, args.timeout)
 
 
+def measure_reduction(chosen, directory: Path, args: argparse.Namespace) -> str:
+    """`explore --reduce por` against the full `explore` and Harmony, with whether the two explores end alike."""
+    rows = []
+    for model in chosen:
+        paths = model_set.write(model, directory)
+        full = run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat)
+        reduced = run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat, ("--reduce", "por"))
+        harmony = run_harmony(paths["harmony"], args.timeout, args.repeat) if "harmony" in paths \
+            else Result(note="no model")
+        same = "-" if "ends" not in full.extra or "ends" not in reduced.extra \
+            else "yes" if full.extra["ends"] == reduced.extra["ends"] else "NO"
+        states = "-" if full.states is None or reduced.states is None else f"{full.states / reduced.states:.1f}"
+        rows.append([model.name, count_text(full.states), seconds_text(full, args.timeout),
+                     count_text(reduced.states), seconds_text(reduced, args.timeout), states,
+                     ratio_text(reduced, full, args.timeout), count_text(harmony.states),
+                     seconds_text(harmony, args.timeout), ratio_text(reduced, harmony, args.timeout), same,
+                     reduced.verdict or "-"])
+        print(f"  {model.name}: full {seconds_text(full, args.timeout)}; por {seconds_text(reduced, args.timeout)}; "
+              f"harmony {seconds_text(harmony, args.timeout)}", file=sys.stderr, flush=True)
+    return markdown(["model", "full states", "full", "por states", "por", "states full/por", "time por/full",
+                     "Harmony states", "Harmony", "time por/Harmony", "same ends", "por found"], rows)
+
+
 def measure_stages(chosen, directory: Path, args: argparse.Namespace, with_scc: bool) -> str:
     runs = {}
     for model in chosen:
@@ -435,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--stages", action="store_true", help="time schedsim's stages separately, in-process")
     mode.add_argument("--cyclic", action="store_true",
                       help="the cyclic family: analysis time against the largest strongly connected component")
+    mode.add_argument("--reduce", action="store_true",
+                      help="explore --reduce por against the full exploration and Harmony (models.reduction_models)")
     mode.add_argument("--stage-worker", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--scc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only", help="comma-separated parts of model names (see models.py --list)")
@@ -448,20 +480,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.stage_worker:
         return stage_worker(args.stage_worker, args.scc)
     args.tree = args.tree.resolve()
-    chosen = model_set.select(model_set.cyclic_models(tuple(int(size) for size in args.sizes.split(","))) if args.cyclic else model_set.default_models(), args.only)
+    if args.cyclic:
+        models = model_set.cyclic_models(tuple(int(size) for size in args.sizes.split(",")))
+    else:
+        models = model_set.reduction_models() if args.reduce else model_set.default_models()
+    chosen = model_set.select(models, args.only)
     if not chosen:
         parser.error(f"no model matches --only {args.only}")
     header = preamble(args.tree, args)
     print(header, file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory(prefix="schedsim-peers-") as directory:
-        if args.cyclic or args.stages:
+        if args.reduce:
+            tables = measure_reduction(chosen, Path(directory), args)
+        elif args.cyclic or args.stages:
             tables = measure_stages(chosen, Path(directory), args, with_scc=args.cyclic)
         else:
             tables = measure_peers(chosen, Path(directory), args)
     text = f"{header} Load average after: {load_text()}.\n\n{tables}"
     print(text)
     if args.append:
-        kind = "cyclic family" if args.cyclic else "schedsim's stages" if args.stages else "peers"
+        kind = ("cyclic family" if args.cyclic else "schedsim's stages" if args.stages
+                else "partial-order reduction" if args.reduce else "peers")
         append_to_readme(f"peers.py, {kind}: {time.strftime('%Y-%m-%d', time.gmtime())}, "
                          f"schedsim at {tree_version(args.tree)}", text)
     return 0

@@ -30,7 +30,8 @@ from .limits import DEFAULT_BOUNDS
 from .program import Program
 from .replay import Run, ScheduleError, parse_schedule, replay_command
 from .replay import replay as _replay
-from .report import build_report, exit_status, json_text, run_json, shared_json
+from .por import POR, Reduction, explore_por
+from .report import build_reduced_report, build_report, exit_status, json_text, run_json, shared_json
 from .sample_report import build_sample_report
 from .sampling import DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, SampleError, SampleOptions, validate
 from .sampling import sample as _sample
@@ -132,9 +133,15 @@ class Replay:
 
 
 class Result:
-    """Every interleaving of a scenario: its outcomes, findings, state graph and report."""
+    """Every interleaving of a scenario: its outcomes, findings, state graph and report.
 
-    def __init__(self, exploration: Exploration, analysis: _analysis.Analysis, findings: Findings):
+    Under `explore(..., reduce="por")`, `reduction` is set: the outcomes are every end of a run, without
+    counts or probabilities, there are no findings, and the graph is the part the reduction visited.
+    """
+
+    def __init__(self, exploration: Exploration, analysis: _analysis.Analysis, findings: Findings,
+                 reduction: Reduction | None = None):
+        self.reduction = reduction
         self.exploration = exploration
         self.analysis = analysis
         self.findings = findings  # .races, .lock_order, .held_at_exit, .starvation
@@ -144,6 +151,8 @@ class Result:
     @property
     def complete(self) -> bool:
         """True when exploration, analysis and findings all covered the whole state graph."""
+        if self.reduction is not None:
+            return self.exploration.complete
         return self.exploration.complete and self.analysis.complete and not self.findings.interrupted
 
     @property
@@ -168,6 +177,8 @@ class Result:
 
     def _report(self) -> dict[str, Any]:
         """The report as the CLI builds it, before JSON's restrictions; the text is rendered from it."""
+        if self.reduction is not None:
+            return build_reduced_report(self.reduction)
         return build_report(self.exploration, self.analysis, self.findings)
 
     def to_json(self) -> str:
@@ -235,13 +246,23 @@ def _outcome_row(outcome: Outcome) -> str:
 
 
 def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
-            max_race_states: int = DEFAULT_BOUNDS.max_race_states, symmetry: bool = True) -> Result:
+            max_race_states: int = DEFAULT_BOUNDS.max_race_states, symmetry: bool = True,
+            reduce: str | None = None) -> Result:
     """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines).
 
     With `symmetry` (as the CLI's default), interchangeable threads are
     explored once per orbit: the counts are the full graph's, but
     `Result.exploration` (and its `graph`) holds the representatives only;
-    pass `symmetry=False` for every real state."""
+    pass `symmetry=False` for every real state. `reduce="por"` is
+    `explore --reduce por`: every end of a run, without counts,
+    probabilities or findings (`symmetry` does not apply to it).
+    """
+    if reduce is not None:
+        if reduce != POR:
+            raise ScenarioError(f"reduce must be None or {POR!r}, not {reduce!r}")
+        reduction = explore_por(_program(source), max_states=max_states)
+        empty = Findings(races_complete=False, starvation_complete=False)
+        return Result(reduction.exploration, _analysis.reached(reduction.exploration), empty, reduction)
     exploration = _explore(_program(source), max_states=max_states, symmetry=symmetry)
     analysis = _analysis.analyse(exploration)
     if exploration.stopped == INTERRUPTED:  # as the CLI: after a Ctrl-C, no long searches

@@ -32,7 +32,8 @@ from .program import Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
 from .limits import DEFAULT_BOUNDS
-from .report import build_report, exit_status, json_text, run_json
+from .por import POR, explore_por
+from .report import build_reduced_report, build_report, exit_status, json_text, run_json
 from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
 from .sampling import (DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
                        SampleOptions, sample, single_run, validate)
@@ -171,14 +172,19 @@ def _max_race_states_option(function: Any) -> Any:
 @click.option("--symmetry/--no-symmetry", default=True, show_default=True,
               help="Explore interchangeable threads (count: copies that never read index) once per set of "
                    "states that differ only by swapping them; counts and probabilities stay the full graph's.")
+@click.option("--reduce", "reduce", type=click.Choice([POR]), default=None,
+              help="por: a partial-order reduction for programs too big for the full graph: every way a run "
+                   "can end, with a schedule, but no counts, probabilities or findings.")
 def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: bool, max_states: int,
-                    max_race_states: int, html_output: str | None, symmetry: bool) -> None:
+                    max_race_states: int, html_output: str | None, symmetry: bool, reduce: str | None) -> None:
     """Explore every interleaving of each FILE and report each possible outcome.
 
     Several files give one report each; the exit status is the worst of theirs
     (2 bad input, then 1 something can go wrong, then 3 incomplete, then 0)."""
     if html_output and len(files) > 1:
         _fail("--html writes the page of one FILE; give one, or use `schedsim html` for each")
+    if html_output and reduce:
+        _fail("--html needs the full state graph; leave out --reduce")
     statuses, reports = [], []
     for position, file in enumerate(files):
         if not as_json and position:
@@ -189,8 +195,11 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
             click.echo(f"schedsim: {exc.located(file=file)}", err=True)
             statuses.append(BAD_INPUT)
             continue
-        # the page walks the graph as the student schedules real threads: it needs every state
-        exploration, report = _explore_report(program, max_states, max_race_states, symmetry and not html_output)
+        if reduce:
+            exploration, report = _reduced_report(program, max_states)
+        else:
+            # the page walks the graph as the student schedules real threads: it needs every state
+            exploration, report = _explore_report(program, max_states, max_race_states, symmetry and not html_output)
         if html_output:
             _write_html(html_output, exploration, report)
         reports.append(report)
@@ -211,12 +220,7 @@ def _explore_report(program: Program, max_states: int, max_race_states: int,
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress, symmetry=symmetry)
     progress.done()
-    if exploration.stopped == "limit":
-        click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
-                   "A loop that can spin without bound, or too many threads or steps, often causes this; "
-                   "`schedsim sample` runs it many times instead, with no state limit.", err=True)
-    elif exploration.stopped == INTERRUPTED:
-        click.echo("schedsim: interrupted; the report is partial.", err=True)
+    _warn_stopped(exploration, max_states)
     analysis = analyse(exploration, progress=progress.stage_progress)
     if exploration.stopped == INTERRUPTED:  # one Ctrl-C is enough: report now, without the long searches
         findings = Findings(races_complete=False, interrupted="races")
@@ -226,6 +230,24 @@ def _explore_report(program: Program, max_states: int, max_race_states: int,
     if exploration.stopped != INTERRUPTED and (not analysis.complete or findings.interrupted):
         click.echo("schedsim: interrupted; the report is partial.", err=True)
     return exploration, build_report(exploration, analysis, findings)
+
+
+def _reduced_report(program: Program, max_states: int) -> tuple[Exploration, dict[str, Any]]:
+    """Explore one program under partial-order reduction, with progress and warnings on stderr."""
+    progress = _ProgressLine()
+    reduction = explore_por(program, max_states=max_states, progress=progress)
+    progress.done()
+    _warn_stopped(reduction.exploration, max_states)
+    return reduction.exploration, build_reduced_report(reduction)
+
+
+def _warn_stopped(exploration: Exploration, max_states: int) -> None:
+    if exploration.stopped == "limit":
+        click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
+                   "A loop that can spin without bound, or too many threads or steps, often causes this; "
+                   "`schedsim sample` runs it many times instead, with no state limit.", err=True)
+    elif exploration.stopped == INTERRUPTED:
+        click.echo("schedsim: interrupted; the report is partial.", err=True)
 
 
 def _write_html(output: str, exploration: Exploration, report: dict[str, Any], seed: int = 0) -> None:

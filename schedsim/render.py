@@ -39,13 +39,14 @@ def explore_text(report: dict[str, Any], file: str, top: int | None = DEFAULT_TO
     if report["description"]:
         lines.append(f"  {report['description']}")
     lines.append("")
-    lines.extend(_summary_lines(report))
+    reduced = report.get("reduction") is not None
+    lines.extend(_reduced_summary_lines(report) if reduced else _summary_lines(report))
     if not report["complete"]:
         why = "the state limit was reached" if report["stopped"] == "limit" else "it was interrupted"
         share = report["unexplored_probability"]
         share_text = "" if share is None else f" (unexplored share {percent(share)})"
-        lines.append(f"PARTIAL: exploration stopped because {why}; counts below are lower bounds "
-                     f"and some outcomes may be missing{share_text}.")
+        counts = "" if reduced else "counts below are lower bounds and "
+        lines.append(f"PARTIAL: exploration stopped because {why}; {counts}some outcomes may be missing{share_text}.")
         if report["stopped"] == "limit":
             lines.append(f"  `schedsim sample {file}` runs it many times instead, with no state limit.")
     lines.extend(_outcome_sections(report, file, top))
@@ -62,10 +63,10 @@ def explore_text(report: dict[str, Any], file: str, top: int | None = DEFAULT_TO
     elif report["unsolved_component"]:
         lines.append(f"Some probabilities are not computed: they lie past a cycle of "
                      f"{plural(report['unsolved_component'], 'state')}, more than the solver takes on.")
-    elif not report["probabilities_exact"]:
+    elif not report["probabilities_exact"] and not reduced:
         lines.append(f"Some probabilities are floating point (a cycle too large to solve in fractions; "
                      f"largest relative residual {report['probability_residual']:.1e}).")
-    lines.extend(findings_lines(report, file))
+    lines.extend(_reduced_notes(report) if reduced else findings_lines(report, file))
     lines.append("")
     lines.append(_verdict(report))
     return "\n".join(lines) + "\n"
@@ -88,6 +89,31 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
     if report["never_ends_probability"]:
         lines.append(f"  a run spins forever where it could end: {percent(report['never_ends_probability'])}")
     lines.extend(textwrap.wrap(MEASURES, width=100, initial_indent="  ", subsequent_indent="  "))
+    return lines
+
+
+def _reduced_summary_lines(report: dict[str, Any]) -> list[str]:
+    """The summary of a `--reduce por` report: states visited and outcomes per status, nothing counted."""
+    lines = [f"Summary: partial-order reduction: outcomes without counts; {plural(report['states'], 'state')} "
+             f"and {plural(report['transitions'], 'transition')} explored, "
+             f"{plural(len(report['outcomes']), 'distinct outcome')}"]
+    lines += [f"  {STATUS_WORDS[entry['status']]}: {plural(entry['outcomes'], 'outcome')}"
+              for entry in report["status_totals"]]
+    text = ("Every way a run can end (finished, deadlock, violation, error) is listed, each with a schedule that "
+            "is shortest among the runs explored; how many interleavings end each way, and how likely, is not "
+            "computed.")
+    lines.extend(textwrap.wrap(text, width=100, initial_indent="  ", subsequent_indent="  "))
+    return lines
+
+
+def _reduced_notes(report: dict[str, Any]) -> list[str]:
+    """What a `--reduce por` report does not cover."""
+    lines = ["", "Not computed under partial-order reduction: data races, lock-order inversions, locks held at "
+             "exit, starvation (they need every state; run without --reduce for them)."]
+    if report["reduction"]["cyclic"]:
+        lines.append("NOT COVERED: the program can loop, and runs that never end (a worker that runs forever, or "
+                     "a spin where the run could end) are not covered under the reduction; run without --reduce "
+                     "for them.")
     return lines
 
 
@@ -123,7 +149,7 @@ def _outcome_sections(report: dict[str, Any], file: str, top: int | None) -> lis
         lines.append(f"{STATUS_WORDS[entry['status']]}: {plural(len(group), 'outcome')}")
         shown = group if top is None else group[:top]
         for number, outcome in shown:
-            lines.extend(_outcome_lines(number, outcome, total, file))
+            lines.extend(_outcome_lines(number, outcome, total, file, "reduction" in report))
         rest = [outcome for _, outcome in group[len(shown):]]
         if rest:
             lines.append("")
@@ -141,22 +167,21 @@ def _together(outcomes: list[dict]) -> str:
     return f" ({percent(share)} together)"
 
 
-def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> list[str]:
+def _outcome_lines(number: int, outcome: dict, total: int | None, file: str, reduced: bool = False) -> list[str]:
     count_text = _count_text(outcome)
     if outcome["interleavings"] is not None and total is not None:
         count_text = f"{outcome['interleavings']:,} of {plural(total, 'interleaving')}"
     final = " ".join(f"{name}={repr(value)}" for name, value in outcome["final"].items())
-    lines = [
-        "",
-        f"  {number}. {STATUS_WORDS[outcome['status']]:<9}  {final or '(no shared variables)'}",
-        f"     {count_text}, probability {chance(outcome['probability'], outcome['probability_exact'])}",
-    ]
+    lines = ["", f"  {number}. {STATUS_WORDS[outcome['status']]:<9}  {final or '(no shared variables)'}"]
+    if not reduced:
+        lines.append(f"     {count_text}, probability {chance(outcome['probability'], outcome['probability_exact'])}")
     if outcome.get("message"):
         lines.append(f"     {outcome['message']}")
     if outcome["output"]:
         lines.append("     output: " + output_text(outcome["output"], OUTPUT_SHOWN))
     schedule = outcome["schedule"]
-    lines.append(f"     shortest schedule ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
+    shortest = "schedule, shortest among those explored" if reduced else "shortest schedule"
+    lines.append(f"     {shortest} ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] not in GOOD and schedule:
         lines.append(f"     replay: {replay_command(file, schedule)}")
     return lines
@@ -173,6 +198,8 @@ def _verdict(report: dict[str, Any]) -> str:
         return "RESULT: some runs never end: a loop can spin forever (see the loops above)."
     if not report["complete"]:
         return "RESULT: nothing went wrong in the part explored, but the exploration is incomplete."
+    if report.get("reduction", {}).get("cyclic"):
+        return "RESULT: every run that ends finishes and every check holds; runs that never end are not covered."
     if not report["analysis_complete"]:
         return "RESULT: nothing went wrong in the runs reached, but the analysis was interrupted."
     if any(o["status"] == "runs_forever" for o in report["outcomes"]):

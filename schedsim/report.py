@@ -10,9 +10,10 @@ import json
 from fractions import Fraction
 from typing import Any
 
-from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, total_count
+from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, reached, total_count
 from .explorer import Exploration, full_size
 from .findings import Findings
+from .por import COVERS, NOT_COVERED, POR, Reduction
 from .program import Program
 from .replay import Run
 from .semantics import VIOLATION
@@ -91,6 +92,24 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "starvation_complete": findings.starvation_complete,
         "findings_interrupted": findings.interrupted,
     }
+
+
+def build_reduced_report(reduction: Reduction) -> dict[str, Any]:
+    """The report of a `--reduce por` exploration: explore's keys, every end reached without counts or
+    probabilities, no findings, and a "reduction" key that says what the outcomes cover."""
+    exploration = reduction.exploration
+    report = build_report(exploration, reached(exploration), Findings(races_complete=False, starvation_complete=False))
+    report.update(analysis_complete=True, never_ends_probability=None, unexplored_probability=None,
+                  probabilities_exact=False)
+    report["reduction"] = {
+        "kind": POR,
+        "covers": list(COVERS),
+        "not_covered": list(NOT_COVERED),
+        "cyclic": reduction.cyclic,
+        "fully_expanded": reduction.fully_expanded,
+        "schedules": "shortest among the runs explored",
+    }
+    return report
 
 
 def symmetry_json(exploration: Exploration) -> dict[str, Any] | None:
@@ -188,10 +207,12 @@ def run_json(run: Run) -> dict[str, Any]:
 
 def exit_status(report: dict[str, Any]) -> int:
     """0 when every run ends well (or runs forever by design), 1 when some run can fail or spin where
-    it could end, 3 when unsure (incomplete)."""
+    it could end, 3 when unsure (incomplete, or a reduced graph with cycles: runs that never end are
+    not covered)."""
     if any(outcome["status"] not in ("finished", RUNS_FOREVER) for outcome in report["outcomes"]):
         return 1
     if (report["never_ends_probability"] or 0) > 0:
         return 1
     partial = not report["complete"] or not report["analysis_complete"] or report["findings_interrupted"]
+    partial = partial or report.get("reduction", {}).get("cyclic", False)
     return 3 if partial else 0

@@ -65,6 +65,7 @@ def commands(directory: Path) -> dict[str, list[str]]:
     return {
         "explore": ["explore", files["big"], "--max-states", many],
         "explore --json": ["explore", files["big"], "--max-states", many, "--json"],
+        "explore --reduce por": ["explore", files["big"], "--max-states", many, "--reduce", "por", "--json"],
         "sample, exploring": ["sample", files["big"], "--max-states", many, "--runs", "5"],
         "sample, running": ["sample", files["small"], "--runs", many, "--json"],
         "run": ["run", files["spin"], "--max-steps", many, "--json"],
@@ -102,7 +103,7 @@ def interrupted(tmp_path_factory) -> dict[str, tuple[int, str, str]]:
 
 
 @pytest.mark.parametrize("command", [
-    "explore", "explore --json", "sample, exploring", "sample, running", "run", "replay", "graph", "crosscheck"])
+    "explore", "explore --json", "explore --reduce por", "sample, exploring", "sample, running", "run", "replay", "graph", "crosscheck"])
 def test_one_ctrl_c_is_exit_3_with_one_line_and_no_traceback(interrupted, command):
     status, _, stderr = interrupted[command]
     assert status == 3, stderr
@@ -116,6 +117,12 @@ def test_explore_prints_the_partial_report(interrupted):
     assert "states" in stdout
     report = json.loads(interrupted["explore --json"][1])
     assert (report["complete"], report["stopped"]) == (False, "interrupted")
+    assert report["states"] > 1
+
+
+def test_explore_under_reduction_prints_the_partial_report(interrupted):
+    report = json.loads(interrupted["explore --reduce por"][1])
+    assert (report["complete"], report["stopped"], report["reduction"]["kind"]) == (False, "interrupted", "por")
     assert report["states"] > 1
 
 
