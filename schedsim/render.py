@@ -16,7 +16,7 @@ from .program import UNSET
 from .replay import Run, Step, replay_command
 from .semantics import State, lock_owner
 from .values import show
-from .wording import chance, code_text, exact_sum, output_text, percent, plural, schedule_text
+from .wording import chance, code_text, exact_sum, output_text, percent, plural, schedule_text, step_mode_lines
 
 STATUS_WORDS = {
     "finished": "finished", "runs_forever": "runs forever", "violation": "VIOLATION", "deadlock": "DEADLOCK",
@@ -38,6 +38,7 @@ def explore_text(report: dict[str, Any], file: str, top: int | None = DEFAULT_TO
     lines = [f"scenario {report['scenario']}"]
     if report["description"]:
         lines.append(f"  {report['description']}")
+    lines.extend(step_mode_lines(report["step_mode"]))
     lines.append("")
     lines.extend(_summary_lines(report))
     if not report["complete"]:
@@ -107,7 +108,7 @@ def _outcome_sections(report: dict[str, Any], file: str, top: int | None) -> lis
         lines.append(f"{STATUS_WORDS[entry['status']]}: {plural(len(group), 'outcome')}")
         shown = group if top is None else group[:top]
         for number, outcome in shown:
-            lines.extend(_outcome_lines(number, outcome, total, file))
+            lines.extend(_outcome_lines(number, outcome, total, file, report["step_mode"]))
         rest = [outcome for _, outcome in group[len(shown):]]
         if rest:
             lines.append("")
@@ -125,7 +126,7 @@ def _together(outcomes: list[dict]) -> str:
     return f" ({percent(share)} together)"
 
 
-def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> list[str]:
+def _outcome_lines(number: int, outcome: dict, total: int | None, file: str, step_mode: str) -> list[str]:
     count_text = _count_text(outcome)
     if outcome["interleavings"] is not None and total is not None:
         count_text = f"{outcome['interleavings']:,} of {plural(total, 'interleaving')}"
@@ -142,7 +143,7 @@ def _outcome_lines(number: int, outcome: dict, total: int | None, file: str) -> 
     schedule = outcome["schedule"]
     lines.append(f"     shortest schedule ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] not in GOOD and schedule:
-        lines.append(f"     replay: {replay_command(file, schedule)}")
+        lines.append(f"     replay: {replay_command(file, schedule, step_mode)}")
     return lines
 
 
@@ -185,7 +186,7 @@ def run_text(run: Run, predict: bool = False, show_locals: bool = False) -> str:
         rows.append((str(number), {item.thread: cell}, _shared_text(program, item.after, hide),
                      _locks_text(program, item.after), local))
         before = item.after
-    lines = _table(program, rows, show_locals)
+    lines = step_mode_lines(program.steps) + _table(program, rows, show_locals)
     lines.append("")
     lines.append("outcome: withheld" if predict else _run_end(run))
     return "\n".join(line.rstrip() for line in lines) + "\n"
