@@ -285,9 +285,10 @@ def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bo
 
 @main.command("show")
 @click.argument("file", type=click.Path())
-def show_command(file: str) -> None:
+@_steps_option
+def show_command(file: str, steps: str) -> None:
     """Print the compiled steps of FILE, one a line, with their source lines."""
-    click.echo(render.program_text(_program(file)), nl=False)
+    click.echo(render.program_text(_program(file, steps)), nl=False)
 
 
 @main.command("graph")

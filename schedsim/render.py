@@ -296,9 +296,16 @@ def _run_end(run: Run) -> str:
     return text
 
 
+LOCAL_MARK = ("--steps shared: + marks an instruction that touches only locals: it runs within the step "
+              "before it, unless a loop comes back to it or it would end the run.")
+
+
 def program_text(program: Program) -> str:
-    """Every compiled step, one a line, with its source line and what it does."""
+    """Every compiled step, one a line, with its source line and what it does; with --steps shared,
+    a + marks the local-only ones that a step runs on through."""
     lines = [f"scenario {program.name}: {plural(len(program.threads), 'thread')}"]
+    if program.steps == "shared":
+        lines.append(LOCAL_MARK)
     for thread in program.threads:
         how = "runs at the start" if thread.starts_running else "waits to be started"
         lines.append("")
@@ -306,9 +313,10 @@ def program_text(program: Program) -> str:
         steps = [instr for instr in thread.code if not instr.silent]
         width = max((len(instr.text) for instr in steps), default=0)
         number = 0
-        for instr in thread.code:
+        for pc, instr in enumerate(thread.code):
             if instr.silent:
                 continue
-            lines.append(f"  {number:>3}  line {instr.line:<4} {instr.text.ljust(width)}   {instr.action}")
+            mark = "+" if thread.local_only and thread.local_only[pc] else " "
+            lines.append(f" {mark}{number:>3}  line {instr.line:<4} {instr.text.ljust(width)}   {instr.action}")
             number += 1
     return "\n".join(lines) + "\n"

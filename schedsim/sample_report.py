@@ -256,9 +256,10 @@ def _leftover_lines(report: dict[str, Any], file: str) -> list[str]:
 
 def run_command(options: dict[str, Any], file: str, seed: int) -> str:
     """The `schedsim run` command that redoes one run, given the report's options."""
-    words = ["schedsim", "run", shlex.quote(file), "--seed", str(seed)]
+    words = ["schedsim", "run", shlex.quote(file)]
     if options["step_mode"] != STATEMENT:
         words += ["--steps", options["step_mode"]]
+    words += ["--seed", str(seed)]
     if options["strategy"] != "random":
         words += ["--strategy", options["strategy"]]
     if options["strategy"] == "pct":

@@ -183,10 +183,16 @@ def _shared_step(program: Program, state: State, tid: int) -> State:
 
     Each part is a statement step, so every state of shared mode is one of
     statement mode's. A thread that this step starts runs on through its own
-    first local-only instructions too.
+    first local-only instructions too. A step that would come round a loop
+    to the very place and locals it began at (`while not flag: pass`) is its
+    first instruction only, as in statement mode: else the thread would step
+    from a state to itself, and two such threads would step to one state.
     """
     pc = state.threads[tid][0]
-    after = _run_on(program, step(program, state, tid, whole=False), tid, pc)
+    first = step(program, state, tid, whole=False)
+    after = _run_on(program, first, tid, pc)
+    if after.threads[tid] == state.threads[tid]:
+        return first
     instr = program.threads[tid].code[pc] if pc >= 0 else None
     if isinstance(instr, p.Start) and after.fault is None:
         after = _run_on(program, after, instr.thread, -1)
