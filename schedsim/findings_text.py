@@ -51,7 +51,6 @@ def _replay(file: str, schedule: list[str], step_mode: str) -> str:
     return replay_command(file, schedule, step_mode) if schedule else "(from the start)"
 
 
-
 def _race(race: dict, replayed: Replayed) -> list[str]:
     first, second = race["accesses"]
     return [
