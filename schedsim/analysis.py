@@ -32,11 +32,13 @@ from typing import Any, Callable
 import numpy as np
 
 from . import program as p
-from .explorer import Exploration, gc_paused, moves, schedule_to
+from . import symmetry
+from .explorer import Exploration, gc_paused, moves, names_at, real_state, schedule_to
+from .symmetry import restored
 from .graphs import Components, components
 from .limits import DEFAULT_BOUNDS, Bounds
 from .values import Exact
-from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
+from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, renamed, status, waiting_for
 
 RUNS_FOREVER = "runs_forever"
 
@@ -167,8 +169,10 @@ def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) 
 
 
 def _deadlock_states(exploration: Exploration, ends: dict) -> int:
-    program, states = exploration.program, exploration.states
-    return sum(1 for node in ends if status(program, states[node]) == DEADLOCK)
+    """How many states of the full graph are deadlocks (with symmetry, each end stands for its orbit)."""
+    program, states, classes = exploration.program, exploration.states, exploration.symmetry
+    return sum(1 if classes is None else symmetry.orbit_size(program, classes, states[node])
+               for node in ends if status(program, states[node]) == DEADLOCK)
 
 
 def _exact_unit(exploration: Exploration, order: list[int]) -> int:
@@ -438,7 +442,7 @@ def _going_round(exploration: Exploration, members: list[int]) -> dict[int, bool
     """For each thread still running in the component: does it take its forever loop's test inside it?"""
     program, states = exploration.program, exploration.states
     inside = set(members)
-    running = {tid: False for tid, (pc, _) in enumerate(states[members[0]].threads) if pc >= 0}
+    running = {tid: False for tid, (pc, _) in enumerate(states[min(members)].threads) if pc >= 0}
     for node in members:
         for tid, target in moves(exploration, node):
             forever = program.threads[tid].forever
@@ -457,8 +461,9 @@ def _runs_forever(exploration: Exploration, members: list[int]) -> str | None:
     going = _going_round(exploration, members)
     if not all(going.values()):
         return None
-    threads = exploration.program.threads
-    workers = ", ".join(f"{threads[tid].name} (line {threads[tid].code[threads[tid].forever].line})" for tid in going)
+    threads, names = exploration.program.threads, names_at(exploration, min(members))
+    workers = ", ".join(f"{name} (line {threads[tid].code[threads[tid].forever].line})"
+                        for name, tid in sorted((names[tid], tid) for tid in going))
     return f"every thread still running is a `while True:` worker going round: {workers}"
 
 
@@ -469,16 +474,59 @@ def _outcomes(exploration: Exploration, ends: dict, probability: Callable[[Any],
     groups: dict[tuple, list] = {}  # key -> [nearest node, count, mass]
     for node in sorted(ends):  # BFS order: the first found is the nearest
         count, mass = ends[node]
-        _join(groups, outcome_key(program, states[node]), node, count, mass)
+        for key, share, of in _end_keys(exploration, node):
+            _join(groups, key, node, _share(count, share, of), _share(mass, share, of))
     for node, mass, message in sorted(forever, key=lambda item: item[0]):
         state = states[node]
         _join(groups, Exact((RUNS_FOREVER, state.shared, state.output, message)), node, INFINITE, mass)
     outcomes = []
     for position, ((kind, final, output, message), (nearest, count, mass)) in enumerate(groups.items()):
         chance = probability(mass) if mass is not None else None
-        outcome = Outcome(kind, final, output, message, count, chance, schedule_to(exploration, nearest))
+        outcome = Outcome(kind, final, output, message, count, chance, _schedule(exploration, nearest, message))
         outcomes.append((STATUS_ORDER[kind], -(chance or 0), position, outcome))
     return [outcome for *_, outcome in sorted(outcomes, key=lambda item: item[:3])]
+
+
+def _end_keys(exploration: Exploration, node: int) -> list[tuple[tuple, int, int]]:
+    """(outcome key, share, of) for an end: with symmetry, an end stands for its orbit, whose
+    real states can differ in who the message names; each is equally likely."""
+    program, state = exploration.program, exploration.states[node]
+    if exploration.symmetry is None:
+        return [(outcome_key(program, state), 1, 1)]
+    return symmetry.orbit_outcomes(program, exploration.symmetry, state, lambda real: outcome_key(program, real))
+
+
+def _share(amount: Any, share: int, of: int) -> Any:
+    """`amount * share / of`, exact where `amount` is (an orbit's count is a multiple of `of`)."""
+    if amount is None or share == of or amount is INFINITE:
+        return amount
+    if isinstance(amount, int):
+        whole, left = divmod(amount * share, of)
+        if left:
+            raise RuntimeError("schedsim bug: an orbit's count does not split evenly")
+        return whole
+    return amount * share / of if isinstance(amount, float) else amount * Fraction(share, of)
+
+
+def _schedule(exploration: Exploration, node: int, message: str | None) -> tuple[str, ...]:
+    """A shortest schedule to `node` that ends in the outcome with this message.
+
+    With symmetry the shortest run to the representative ends in one real
+    state of its orbit; another one of the orbit, with another message, is
+    reached by renaming the run's threads."""
+    schedule = schedule_to(exploration, node)
+    if exploration.symmetry is None:
+        return schedule
+    program = exploration.program
+    final = real_state(exploration, node)
+    if outcome_key(program, final)[3] == message:
+        return schedule
+    names = program.thread_names
+    for mapping in symmetry.all_renamings(exploration.symmetry):
+        other = renamed(program, final, mapping)
+        if outcome_key(program, restored(program, other))[3] == message:
+            return tuple(names[mapping[names.index(name)]] for name in schedule)
+    raise RuntimeError("schedsim bug: no renaming of a run ends in its outcome")
 
 
 def _join(groups: dict, key: tuple, node: int, count: Any, mass: Any) -> None:

@@ -235,10 +235,16 @@ def _outcome_row(outcome: Outcome) -> str:
 
 
 def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
-            max_race_states: int = DEFAULT_BOUNDS.max_race_states, steps: str = STATEMENT) -> Result:
+            max_race_states: int = DEFAULT_BOUNDS.max_race_states, symmetry: bool = True,
+            steps: str = STATEMENT) -> Result:
     """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines);
-    `steps="shared"` is `--steps shared`."""
-    exploration = _explore(_program(source, steps), max_states=max_states)
+    `steps="shared"` is `--steps shared`.
+
+    With `symmetry` (as the CLI's default), interchangeable threads are
+    explored once per orbit: the counts are the full graph's, but
+    `Result.exploration` (and its `graph`) holds the representatives only;
+    pass `symmetry=False` for every real state."""
+    exploration = _explore(_program(source, steps), max_states=max_states, symmetry=symmetry)
     analysis = _analysis.analyse(exploration)
     if exploration.stopped == INTERRUPTED:  # as the CLI: after a Ctrl-C, no long searches
         findings = Findings(races_complete=False, interrupted="races")

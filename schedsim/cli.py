@@ -175,9 +175,12 @@ def _steps_option(function: Any) -> Any:
 @_max_race_states_option
 @click.option("--html", "html_output", type=click.Path(dir_okay=False), default=None,
               help="Also write the report as an interactive HTML page to this file (one FILE only).")
+@click.option("--symmetry/--no-symmetry", default=True, show_default=True,
+              help="Explore interchangeable threads (count: copies that never read index) once per set of "
+                   "states that differ only by swapping them; counts and probabilities stay the full graph's.")
 @_steps_option
 def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: bool, max_states: int,
-                    max_race_states: int, html_output: str | None, steps: str) -> None:
+                    max_race_states: int, html_output: str | None, symmetry: bool, steps: str) -> None:
     """Explore every interleaving of each FILE and report each possible outcome.
 
     Several files give one report each; the exit status is the worst of theirs
@@ -194,7 +197,8 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
             click.echo(f"schedsim: {exc.located(file=file)}", err=True)
             statuses.append(BAD_INPUT)
             continue
-        exploration, report = _explore_report(program, max_states, max_race_states)
+        # the page walks the graph as the student schedules real threads: it needs every state
+        exploration, report = _explore_report(program, max_states, max_race_states, symmetry and not html_output)
         if html_output:
             _write_html(html_output, exploration, report)
         reports.append(report)
@@ -209,10 +213,11 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
 WORST = (OK, PARTIAL, FAILS, BAD_INPUT, INTERNAL)  # exit statuses from best to worst
 
 
-def _explore_report(program: Program, max_states: int, max_race_states: int) -> tuple[Exploration, dict[str, Any]]:
+def _explore_report(program: Program, max_states: int, max_race_states: int,
+                    symmetry: bool = True) -> tuple[Exploration, dict[str, Any]]:
     """Explore, analyse and search one program, with progress and warnings on stderr."""
     progress = _ProgressLine()
-    exploration = explore(program, max_states=max_states, progress=progress)
+    exploration = explore(program, max_states=max_states, progress=progress, symmetry=symmetry)
     progress.done()
     if exploration.stopped == "limit":
         click.echo(f"schedsim: stopped at --max-states {max_states:,}; the report is partial. "
@@ -252,7 +257,7 @@ def _write_html(output: str, exploration: Exploration, report: dict[str, Any], s
 def html_command(file: str, output: str, seed: int, max_states: int, max_race_states: int, steps: str) -> None:
     """Write FILE's report as one self-contained interactive HTML page: outcomes, schedules, the
     state graph, be-the-scheduler and predict-then-reveal; it opens from file:// with no network."""
-    exploration, report = _explore_report(_program(file, steps), max_states, max_race_states)
+    exploration, report = _explore_report(_program(file, steps), max_states, max_race_states, symmetry=False)
     _write_html(output, exploration, report, seed)
     click.echo(f"wrote {output}: {report['states']:,} states, {len(report['outcomes'])} outcomes")
 
@@ -302,7 +307,7 @@ def show_command(file: str, steps: str) -> None:
 def graph_command(file: str, output: str, full: bool, max_states: int, steps: str) -> None:
     """Write the state graph of FILE as DOT, GraphML or JSON, by OUTPUT's suffix."""
     program = _program(file, steps)
-    exploration = explore(program, max_states=max_states)
+    exploration = explore(program, max_states=max_states, symmetry=False)  # the picture shows real states
     try:
         from .graph_export import write_graph  # networkx loads only for the command that needs it
 

@@ -289,10 +289,12 @@ class _ThreadCompiler:
         initial = [p.UNSET] * (self.temp_base + self.max_temps)
         for name, value in preset.items():
             initial[self.locals[name]] = value
+        named = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
         return p.ThreadProgram(
             name=self.spec.name, daemon=self.spec.daemon, starts_running=True, code=code,
             local_names=tuple(self.locals), initial_locals=tuple(initial),
             first_line=self.spec.first_line, forever=forever, accepted=frozenset(self.accepted),
+            unused_slots=frozenset(self.locals[name] for name in preset if name not in named),
         )
 
     def _forever_loop(self, last: ast.stmt) -> int:

@@ -65,7 +65,7 @@ def crosscheck(scenario: Scenario, program: Program, options: Options = Options(
     Raises ExportError when the scenario cannot be a real program at all, and
     realrun.RealRunError when the child processes fail for no real run's reason.
     """
-    exploration = explore(program, max_states=options.max_states)
+    exploration = explore(program, max_states=options.max_states, symmetry=False)  # real runs reach real states
     if exploration.stopped == INTERRUPTED:
         raise KeyboardInterrupt  # explore stops quietly on Ctrl-C; no real run should start after it
     analysis = analyse(exploration)

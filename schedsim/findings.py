@@ -8,12 +8,12 @@ explored; races come from the happens-before search in `races`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
-from .explorer import Exploration, gc_paused, path_to
+from .explorer import Exploration, gc_paused, names_at, real_run
 from .program import DONE, Program
 from .limits import DEFAULT_BOUNDS, Bounds
 from .liveness import Starvation, starvation
@@ -162,26 +162,33 @@ def _lock_slots(program: Program) -> tuple[int, ...]:
     return tuple(slot for slot, prim in enumerate(program.primitives) if prim.kind in LOCK_KINDS)
 
 
-def _schedule(exploration: Exploration, moves: Moves, node: int) -> tuple[list[int], tuple[int, ...]]:
-    """A shortest path of nodes to `node`, and the threads that take it."""
-    path = path_to(exploration, node)
-    return path, moves.schedule(path)
+def _schedule(exploration: Exploration, node: int) -> tuple[list[State], tuple[int, ...], list[int]]:
+    """A shortest run to `node`: its real states, the real threads that take it, and which
+    real thread each of the node's threads is (all one numbering without symmetry)."""
+    states, tids, frame = real_run(exploration, node)
+    return states, tuple(tids), frame.real
 
 
 def _names(program: Program, tids: tuple[int, ...]) -> tuple[str, ...]:
     return tuple(program.threads[tid].name for tid in tids)
 
 
-def _taken_at(exploration: Exploration, path: list[int], tids: tuple[int, ...], tid: int, slot: int) -> Site | None:
-    """The last step on the path where `tid` took lock `slot` (an acquire, or a wait that takes it back)."""
-    program = exploration.program
+def _taken_at(program: Program, states: list[State], tids: tuple[int, ...], tid: int, slot: int) -> Site | None:
+    """The last step of a run where `tid` took lock `slot` (an acquire, or a wait that takes it back)."""
     for position in range(len(tids) - 1, -1, -1):
         if tids[position] != tid:
             continue
-        before, after = exploration.states[path[position]], exploration.states[path[position + 1]]
+        before, after = states[position], states[position + 1]
         if lock_owner(program, before, slot) != tid and lock_owner(program, after, slot) == tid:
             return site(program, tid, program.threads[tid].code[before.threads[tid][0]])
     return None
+
+
+def _kind(exploration: Exploration) -> Callable[[int], int]:
+    """A thread's class: interchangeable threads are one (symmetry), as nodes number them differently."""
+    symmetry = exploration.symmetry
+    first = {tid: members[0] for members in symmetry.classes for tid in members} if symmetry else {}
+    return lambda tid: first.get(tid, tid)
 
 
 # -- lock-order inversion ------------------------------------------------------------------
@@ -198,6 +205,8 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
     witnesses = _lock_witnesses(exploration)
     if not witnesses:
         return []
+    symmetry = exploration.symmetry
+    alike = frozenset(tid for members in symmetry.classes for tid in members) if symmetry else frozenset()
     import networkx as nx  # only where some thread holds one lock while it asks for another
 
     graph = nx.DiGraph()
@@ -206,22 +215,44 @@ def lock_orders(exploration: Exploration, moves: Moves) -> list[LockOrder]:
     found = []
     for cycle in sorted(_rotated(cycle) for cycle in nx.simple_cycles(graph)):
         edges = list(zip(cycle, cycle[1:] + cycle[:1]))
-        chosen = _choose_witnesses([witnesses[edge] for edge in edges])
+        chosen = _choose_witnesses([witnesses[edge] for edge in edges], alike)
         if chosen is None:
             continue
         steps, guards = [], None
         for (held, wanted), (tid, node, holding) in zip(edges, chosen):
-            path, tids = _schedule(exploration, moves, node)
+            states, tids, real = _schedule(exploration, node)
             asks = program.threads[tid].code[exploration.states[node].threads[tid][0]]
-            steps.append(LockStep(program.threads[tid].name, program.primitives[held].name,
-                                  program.primitives[wanted].name, _taken_at(exploration, path, tids, tid, held),
-                                  site(program, tid, asks), _names(program, tids)))
+            steps.append(LockStep(program.threads[real[tid]].name, program.primitives[held].name,
+                                  program.primitives[wanted].name, _taken_at(program, states, tids, real[tid], held),
+                                  site(program, real[tid], asks), _names(program, tids)))
             guards = set(holding) if guards is None else guards & set(holding)
+        steps = _apart(exploration, steps)
         guarded = tuple(program.primitives[slot].name for slot in sorted(guards - set(cycle)))
         deadlock = next((node for node in deadlocks if _deadlocked_on(program, exploration.states[node], edges)), None)
         found.append(LockOrder(tuple(program.primitives[slot].name for slot in cycle), tuple(steps), guarded,
-                               None if deadlock is None else _names(program, _schedule(exploration, moves, deadlock)[1])))
+                               None if deadlock is None else _names(program, _schedule(exploration, deadlock)[1])))
     return found
+
+
+def _apart(exploration: Exploration, steps: list[LockStep]) -> list[LockStep]:
+    """The steps of a cycle told of different threads: where symmetry found each edge on one of
+    several interchangeable threads, a later edge is told of the next of them (swapping the two
+    names throughout its schedule gives a real run, as they are interchangeable)."""
+    symmetry, program = exploration.symmetry, exploration.program
+    if symmetry is None or len({step.thread for step in steps}) > 1:
+        return steps
+    names = next((names for names in symmetry.names(program) if steps[0].thread in names), None)
+    if names is None:
+        return steps
+    first = names.index(steps[0].thread)
+    result = [steps[0]]
+    for position, step in enumerate(steps[1:], 1):
+        other = names[(first + position) % len(names)]
+        swap = {step.thread: other, other: step.thread}
+        result.append(replace(step, thread=other, held_since=step.held_since and replace(step.held_since, thread=other),
+                              asks=replace(step.asks, thread=other),
+                              schedule=tuple(swap.get(name, name) for name in step.schedule)))
+    return result
 
 
 def _deadlocked_on(program: Program, state: State, edges: list[tuple[int, int]]) -> bool:
@@ -260,11 +291,14 @@ def _rotated(cycle: list[int]) -> list[int]:
     return cycle[start:] + cycle[:start]
 
 
-def _choose_witnesses(options: list[dict]) -> list[tuple[int, int, tuple]] | None:
-    """Per edge the earliest (thread, node, holding), with at least two threads in all; None if only one thread."""
+def _choose_witnesses(options: list[dict], alike: frozenset = frozenset()) -> list[tuple[int, int, tuple]] | None:
+    """Per edge the earliest (thread, node, holding), with at least two threads in all; None if only one thread.
+
+    With symmetry a witness by one of several interchangeable threads is one
+    by each of them, so two edges made by "one" such thread are made by two."""
     chosen = [min(((node, tid, holding) for tid, (node, holding) in edge.items())) for edge in options]
     threads = {tid for edge in options for tid in edge}
-    if len(threads) < 2:
+    if len(threads) < 2 and not threads & alike:
         return None
     if len({tid for _, tid, _ in chosen}) == 1:
         only = chosen[0][1]
@@ -292,29 +326,41 @@ def held_at_exit(exploration: Exploration, moves: Moves) -> list[HeldAtExit]:
     if not slots:
         return []
     ends = _ends(exploration, moves, FINISHED, DEADLOCK)
-    kept = {(tid, slot) for node in ends for tid, slot in _dead_owners(program, exploration.states[node], slots)}
-    first: dict[tuple[int, int], int] = {}
+    kind = _kind(exploration)
+    kept = {(kind(tid), slot) for node in ends for tid, slot in _dead_owners(program, exploration.states[node], slots)}
+    first: dict[tuple[int, int], tuple[int, int]] = {}
     for node, state in enumerate(exploration.states):
         if state.fault is None:
-            for held in _dead_owners(program, state, slots):
-                if held in kept:
-                    first.setdefault(held, node)
+            for tid, slot in _dead_owners(program, state, slots):
+                if (kind(tid), slot) in kept:
+                    first.setdefault((kind(tid), slot), (node, tid))
     found: dict[tuple, HeldAtExit] = {}
-    for (tid, slot), node in sorted(first.items(), key=lambda item: item[1]):
-        path, tids = _schedule(exploration, moves, node)
-        acquired = _taken_at(exploration, path, tids, tid, slot)
+    for (who, slot), (node, tid) in sorted(first.items(), key=lambda item: item[1]):
+        states, tids, real = _schedule(exploration, node)
+        acquired = _taken_at(program, states, tids, real[tid], slot)
         if (slot, acquired and acquired.line) in found:
             continue  # a copy of a thread already reported, ending the same way
         deadlocks = [end for end in ends if status(program, exploration.states[end]) == DEADLOCK
-                     and lock_owner(program, exploration.states[end], slot) == tid]
-        blocked = sorted({t for end in deadlocks for t in range(len(program.threads))
-                          if lock_wanted(program, exploration.states[end], t) == slot})
+                     and _owned_by(program, exploration.states[end], slot, who, kind)]
+        blocked = {name for end in deadlocks for name in _blocked_names(exploration, end, slot)}
+        blocked = tuple(sorted(blocked, key=program.thread_names.index))
         deadlock = next((end for end in deadlocks if blocked), None)
         found[(slot, acquired and acquired.line)] = HeldAtExit(
-            program.threads[tid].name, program.primitives[slot].name, acquired, _names(program, tids),
-            _names(program, tuple(blocked)),
-            None if deadlock is None else _names(program, _schedule(exploration, moves, deadlock)[1]))
+            program.threads[real[tid]].name, program.primitives[slot].name, acquired, _names(program, tids),
+            blocked, None if deadlock is None else _names(program, _schedule(exploration, deadlock)[1]))
     return list(found.values())
+
+
+def _owned_by(program: Program, state: State, slot: int, who: int, kind: Callable[[int], int]) -> bool:
+    owner = lock_owner(program, state, slot)
+    return owner is not None and kind(owner) == who
+
+
+def _blocked_names(exploration: Exploration, node: int, slot: int) -> list[str]:
+    """The real names of the threads whose next step at `node` takes lock `slot`."""
+    program, state = exploration.program, exploration.states[node]
+    names = names_at(exploration, node)
+    return [names[tid] for tid in range(len(program.threads)) if lock_wanted(program, state, tid) == slot]
 
 
 def _dead_owners(program: Program, state: State, slots: tuple[int, ...]) -> list[tuple[int, int]]:

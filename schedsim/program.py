@@ -264,6 +264,9 @@ class ThreadProgram:
     # --steps shared: per pc, whether the instruction touches only this thread's locals (so a step runs
     # on through it); () in statement mode, where every instruction is a step of its own.
     local_only: tuple[bool, ...] = ()
+    # Local slots set before the first step (`index`, `locals:`) that no statement names: they never
+    # change and nothing reads them, so copies that differ only there are interchangeable (symmetry).
+    unused_slots: frozenset = field(default=frozenset(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

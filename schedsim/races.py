@@ -50,10 +50,10 @@ from typing import Callable
 
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site
-from .explorer import Exploration, path_to
+from .explorer import Exploration, follow, path_to
 from .limits import DEFAULT_BOUNDS
 from .program import DONE, Program
-from .semantics import State, Sync, lock_owner, sync_effects, written_element
+from .semantics import State, Sync, lock_owner, renamed, sync_effects, written_element
 
 # How a step touches a variable; an int >= 0 is a write of that list element.
 READ, WRITE, APPEND = -3, -2, -1
@@ -138,6 +138,7 @@ class _Walk:
     def __init__(self, key: tuple):
         self.key = key
         self.nodes, self.knowers, self.parents = array("q"), [], array("q")
+        self.owners = array("h")  # the thread that made the access, as each node numbers it (symmetry)
         self.via, self.depth = array("h"), array("q")
         self.seen: set = set()
 
@@ -148,6 +149,7 @@ class _Walk:
         queue.append(len(self.nodes))
         self.nodes.append(item[0])
         self.knowers.append(item[1])
+        self.owners.append(item[2])
         self.parents.append(parent)
         self.via.append(tid)
         self.depth.append(depth)
@@ -171,6 +173,10 @@ class _Search:
                             for instr in thread.code] for thread in self.program.threads]
         self.texts = _access_texts(self.program)
         self.transformed: dict = {}
+        self.relabelled: dict = {}
+        symmetry = exploration.symmetry
+        self.plain = not any(prim.kind in LOCK_KINDS + ("Condition", "Barrier") for prim in self.program.primitives)
+        self.kin = {tid: frozenset(members) for members in symmetry.classes for tid in members} if symmetry else {}
         self.step_facts: dict[int, list[tuple]] = {}
         self.found: dict[tuple, tuple[int, Race]] = {}  # pair of lines -> (schedule length, race)
         self.searched = 0
@@ -183,7 +189,7 @@ class _Search:
                 locksets = {key: _NOTHING for key in locksets}
             for done, key in enumerate(sorted(seeds)):
                 progress("races", done, len(seeds))
-                partners = _partners(key, locksets)
+                partners = _partners(key, locksets, self.kin)
                 if partners and not self.follow(_Walk(key), seeds[key], partners):
                     complete = False
                     break
@@ -209,8 +215,8 @@ class _Search:
         for node in range(self.exploration.expanded):
             before = states[node]
             owners = [(slot, owner) for slot in slots for owner in (lock_owner(program, before, slot),) if owner is not None]
-            for tid, target in self.moves.of(node):
-                after = states[target]
+            for edge, (tid, target) in enumerate(self.moves.of(node), self.moves.starts[node]):
+                after = self.after(edge, target)
                 if owners:
                     foreign.update(slot for slot, owner in owners if owner != tid and lock_owner(program, after, slot) != owner)
                 pc = before.threads[tid][0]
@@ -218,7 +224,7 @@ class _Search:
                     continue
                 held = frozenset([slot for slot, owner in owners if owner == tid]) if owners else _NOTHING
                 for key in self.accesses(before, tid, after):
-                    seeds.setdefault(key, array("q")).extend((node, target))
+                    seeds.setdefault(key, array("q")).extend((node, edge))
                     locksets[key] = locksets.get(key, held) & held
         return seeds, {key: held - foreign for key, held in locksets.items()}
 
@@ -239,10 +245,12 @@ class _Search:
         starts = iter(zip(seeds[0::2], seeds[1::2]))
         start = next(starts, None)
         queue: deque = deque()
+        targets = self.exploration.targets
         while remaining and (queue or start):
             if start and (not queue or self.depths[start[0]] + 1 <= walk.depth[queue[0]]):
-                source, target = start
-                walk.add((target, frozenset((owner,))), -1 - source, owner, self.depths[source] + 1, queue)
+                source, edge = start
+                knowers, now_owner = self.relabel(frozenset((owner,)), owner, edge)
+                walk.add((targets[edge], knowers, now_owner), -1 - source, owner, self.depths[source] + 1, queue)
                 start = next(starts, None)
             else:
                 self.expand(walk, queue.popleft(), queue, remaining)
@@ -254,18 +262,20 @@ class _Search:
 
     def expand(self, walk: _Walk, position: int, queue: deque, remaining: set[tuple]) -> None:
         """Every step from one searched pair: who then knows the access, and any race the step makes."""
-        var, owner, line, how = walk.key
-        node, known = walk.nodes[position], walk.knowers[position]
-        for tid, target, ops, mine, unfinished in self.steps_of(node):
+        var, _, line, how = walk.key
+        node, known, owner = walk.nodes[position], walk.knowers[position], walk.owners[position]
+        own_key = (var, owner, line, how)
+        for edge, tid, target, ops, mine, unfinished in self.steps_of(node):
             now = self.transform(known, tid, ops) if ops else known
-            if walk.key in mine:
+            if own_key in mine:
                 continue  # replaced: that access starts a search of its own
             for other in mine:
                 if other[0] == var and other[1] != owner and _conflict(how, other[3]) and tid not in now:
                     self.report(walk, other, position, tid, remaining)
             if unfinished <= now:
                 continue  # every unfinished thread knows it: it can never race again
-            walk.add((target, now), position, tid, walk.depth[position] + 1, queue)
+            now, now_owner = self.relabel(now, owner, edge)
+            walk.add((target, now, now_owner), position, tid, walk.depth[position] + 1, queue)
 
     def steps_of(self, node: int) -> list[tuple]:
         """Per step of `node`: (thread, target, knowledge it passes on, racy accesses, threads still running
@@ -275,12 +285,12 @@ class _Search:
             states = self.exploration.states
             before = states[node]
             facts = []
-            for tid, target in self.moves.of(node):
-                after = states[target]
+            for edge, (tid, target) in enumerate(self.moves.of(node), self.moves.starts[node]):
+                after = self.after(edge, target)
                 pc = before.threads[tid][0]
                 mine = self.accesses(before, tid, after) if pc >= 0 and self.racy_steps[tid][pc] else ()
                 unfinished = frozenset(t for t, (at, _) in enumerate(after.threads) if at != DONE)
-                facts.append((tid, target, self.sync(before, tid, after), mine, unfinished))
+                facts.append((edge, tid, target, self.sync(before, tid, after), mine, unfinished))
             self.step_facts[node] = facts
         return facts
 
@@ -297,10 +307,11 @@ class _Search:
             tids.append(walk.via[position])
             position = walk.parents[position]
         prefix = self.moves.schedule(path_to(self.exploration, -1 - position))
+        real = follow(self.exploration, list(prefix + tuple(reversed(tids))))[0]
         names = self.program.thread_names
-        schedule = tuple(names[t] for t in prefix + tuple(reversed(tids)))
-        self.found[pair] = (length, Race(self.program.shared_names[first[0]], self.access(first),
-                                         self.access(second), schedule))
+        schedule = tuple(names[t] for t in real)
+        self.found[pair] = (length, Race(self.program.shared_names[first[0]], self.access(first, real[len(prefix)]),
+                                         self.access(second, real[-1]), schedule))
 
     def transform(self, knowers: frozenset, tid: int, ops: tuple) -> frozenset:
         """Who knows an access after the step: memoised, as few distinct sets recur."""
@@ -315,10 +326,39 @@ class _Search:
         return tuple(op for effect in sync_effects(self.program, before, tid, after)
                      for op in _OPS[effect.what](effect, tid))
 
-    def access(self, key: tuple) -> RaceAccess:
+    def after(self, edge: int, target: int) -> State:
+        """The state a step leads to, its threads numbered as in the state it left."""
+        state = self.exploration.states[target]
+        mappings = self.exploration.mappings
+        if mappings is None or not mappings[edge]:
+            return state
+        mapping = self.exploration.renamings[mappings[edge]]
+        if self.plain and state.fault is None:  # nothing but the threads' places to put back
+            threads = state.threads
+            return State(tuple([threads[new] for new in mapping]), state.shared, state.prims, state.output)
+        back = [0] * len(mapping)
+        for old, new in enumerate(mapping):
+            back[new] = old
+        return renamed(self.program, state, tuple(back))
+
+    def relabel(self, knowers: frozenset, owner: int, edge: int) -> tuple[frozenset, int]:
+        """Who knows, and who made the access, as the step's target numbers its threads (symmetry)."""
+        mappings = self.exploration.mappings
+        if mappings is None or not mappings[edge]:
+            return knowers, owner
+        number = mappings[edge]
+        mapping = self.exploration.renamings[number]
+        memo = (knowers, number)
+        result = self.relabelled.get(memo)
+        if result is None:
+            result = self.relabelled[memo] = frozenset(_relabelled(agent, mapping) for agent in knowers)
+        return result, mapping[owner]
+
+    def access(self, key: tuple, real: int) -> RaceAccess:
+        """One side of a race, told of the real thread `real` that made it."""
         var, tid, line, how = key
         text = self.texts[tid, var, line, "read" if how == READ else "write"]
-        site = Site(self.program.thread_names[tid], line, text)
+        site = Site(self.program.thread_names[real], line, text)
         if how >= 0:
             return RaceAccess(site, "write", how)
         return RaceAccess(site, {READ: "read", WRITE: "write", APPEND: "append"}[how])
@@ -361,17 +401,21 @@ def _depths(exploration: Exploration) -> array:
     return depths
 
 
-def _partners(key: tuple, locksets: dict[tuple, frozenset]) -> set[tuple]:
+def _partners(key: tuple, locksets: dict[tuple, frozenset], kin: dict[int, frozenset] | None = None) -> set[tuple]:
     """The pairs of lines that `key` may race on: conflicting accesses by other threads.
 
     Two accesses made under a common lock never race: the first thread
     must release it (teaching the lock) before the second acquires it.
     Leaving such pairs out spares the search of a variable every access of
     which is locked, where knowledge would otherwise fan out over the runs.
+    With symmetry, a key of one of `kin`'s interchangeable threads stands for
+    the same access by each of its alike threads, so it may race with itself.
     """
     var, owner, line, how = key
+    kin = kin or {}
     return {(var, min(line, other[2]), max(line, other[2])) for other, held in locksets.items()
-            if other[0] == var and other[1] != owner and _conflict(how, other[3]) and not held & locksets[key]}
+            if other[0] == var and (other[1] != owner or owner in kin) and _conflict(how, other[3])
+            and not held & locksets[key]}
 
 
 def _racy_variables(program: Program) -> dict[str, int]:
@@ -399,6 +443,15 @@ def _access_texts(program: Program) -> dict[tuple, str]:
                     var = program.shared_names.index(access.target)
                     texts.setdefault((tid, var, instr.line, access.kind), instr.text)
     return texts
+
+
+def _relabelled(agent, mapping: tuple[int, ...]):
+    """An agent with the threads it names renamed: a thread, or a notified waiter's or a barrier pass's ticket."""
+    if isinstance(agent, int):
+        return mapping[agent]
+    if agent[0] in (NOTIFIED, PASS):
+        return (agent[0], agent[1], mapping[agent[2]])
+    return agent
 
 
 def _transform(knowers: frozenset, tid: int, ops: tuple) -> frozenset:

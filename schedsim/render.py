@@ -78,6 +78,9 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
     total_text = "infinitely many interleavings" if total is None else plural(total, "interleaving")
     lines = [f"Summary: {plural(report['states'], 'state')}, {plural(report['transitions'], 'transition')}, "
              f"{total_text}, {plural(len(report['outcomes']), 'distinct outcome')}"]
+    if report.get("symmetry"):
+        lines.extend(textwrap.wrap(symmetry_text(report["symmetry"]), width=100, initial_indent="  ",
+                                   subsequent_indent="  "))
     rows = [(STATUS_WORDS[entry["status"]], plural(entry["outcomes"], "outcome"), _count_text(entry),
              chance(entry["probability"], entry["probability_exact"])) for entry in report["status_totals"]]
     widths = [max((len(row[column]) for row in rows), default=0) for column in range(3)]
@@ -87,6 +90,19 @@ def _summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(f"  a run spins forever where it could end: {percent(report['never_ends_probability'])}")
     lines.extend(textwrap.wrap(MEASURES, width=100, initial_indent="  ", subsequent_indent="  "))
     return lines
+
+
+def symmetry_text(symmetry: dict[str, Any]) -> str:
+    """One line: which threads are interchangeable, and how many states it took to explore them."""
+    alike = "; ".join(_and_names(names) for names in symmetry["threads"])
+    if symmetry["reduced"]:
+        return (f"symmetry: {alike} are interchangeable, so {plural(symmetry['explored_states'], 'state')} were "
+                f"explored, one for each set of states that differ only by swapping them; the counts are the full graph's")
+    return f"symmetry: {alike} are interchangeable, but all states were explored: {symmetry['why_not']}"
+
+
+def _and_names(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _count_text(entry: dict) -> str:

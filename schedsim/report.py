@@ -11,11 +11,12 @@ from fractions import Fraction
 from typing import Any
 
 from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, total_count
-from .explorer import Exploration
+from .explorer import Exploration, full_size
 from .findings import Findings
 from .program import Program
 from .replay import Run
 from .semantics import VIOLATION
+from .symmetry import find as find_symmetry
 from .values import strict_json, to_json
 
 
@@ -61,14 +62,16 @@ def outcome_json(exploration: Exploration, outcome: Outcome) -> dict[str, Any]:
 def build_report(exploration: Exploration, analysis: Analysis, findings: Findings) -> dict[str, Any]:
     """The machine-readable report of one exhaustive exploration, its analysis and its findings."""
     program = exploration.program
+    states, transitions = full_size(exploration)
     return {
         "scenario": program.name,
         "description": program.description,
         "step_mode": program.steps,
         "complete": exploration.complete,
         "stopped": exploration.stopped,
-        "states": len(exploration.states),
-        "transitions": exploration.transitions,
+        "states": states,
+        "transitions": transitions,
+        "symmetry": symmetry_json(exploration),
         "interleavings": count_json(analysis.interleavings),
         "outcomes": [outcome_json(exploration, outcome) for outcome in analysis.outcomes],
         "status_totals": status_totals(analysis.outcomes),
@@ -88,6 +91,22 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
         "starvation": [lasso.as_json() for lasso in findings.starvation],
         "starvation_complete": findings.starvation_complete,
         "findings_interrupted": findings.interrupted,
+    }
+
+
+def symmetry_json(exploration: Exploration) -> dict[str, Any] | None:
+    """Which threads are interchangeable, and whether the exploration used it; None when no two are.
+
+    `states` and `transitions` are always the full graph's; here are those explored."""
+    classes = exploration.symmetry or (find_symmetry(exploration.program) if exploration.unreduced_why else None)
+    if classes is None:
+        return None
+    return {
+        "threads": classes.names(exploration.program),
+        "reduced": exploration.symmetry is not None,
+        "explored_states": len(exploration.states),
+        "explored_transitions": exploration.transitions,
+        "why_not": exploration.unreduced_why,
     }
 
 

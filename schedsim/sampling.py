@@ -123,7 +123,7 @@ def prepare(program: Program, options: SampleOptions) -> Plan:
     validate(options)
     exploration = analysis = None
     if options.max_states > 0:
-        exploration = explore(program, max_states=options.max_states)
+        exploration = explore(program, max_states=options.max_states, symmetry=False)  # looked up by real states
         if exploration.stopped == INTERRUPTED:
             raise KeyboardInterrupt  # explore stops quietly, but no run has been made: nothing to report
         if exploration.complete:

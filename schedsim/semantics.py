@@ -842,3 +842,71 @@ _SYNC_EFFECTS: dict[type, Callable[..., tuple[Sync, ...]]] = {
     p.Join: lambda program, instr, before, tid, after: (Sync("joined", instr.thread),),
     p.PrimOp: _prim_op_effects,
 }
+
+
+# -- renaming threads (symmetry reduction) ----------------------------------------
+
+_OWNED = ("Lock", "RLock", "Condition", "Barrier")  # the primitives whose state names threads
+
+
+def thread_refs(program: Program, prims: tuple) -> tuple:
+    """Every thread the primitives' states name, in a fixed order: lock owners,
+    condition waiters in line, threads waiting at a barrier. An owner-free
+    primitive gives -1, so two states' lists compare position by position."""
+    refs: list[int] = []
+    for prim, held in zip(program.primitives, prims):
+        kind = prim.kind
+        if kind not in _OWNED:
+            continue
+        if kind == "Condition":
+            refs.extend(held)
+            refs.append(-1)
+        elif kind == "Barrier":
+            refs.extend(held[0])
+            refs.append(-1)
+        else:
+            refs.append(-1 if held is None else _owner(held))
+    return tuple(refs)
+
+
+def renamed(program: Program, state: State, mapping: tuple[int, ...]) -> State:
+    """The same situation with the threads renumbered: thread i becomes thread mapping[i].
+
+    Its (pc, locals) moves to position mapping[i], and every mention of a
+    thread in the primitives and in a fault's message follows it. Used by
+    symmetry reduction on threads whose code and start are alike.
+    """
+    threads = [None] * len(mapping)
+    for old, new in enumerate(mapping):
+        threads[new] = state.threads[old]
+    prims = tuple(_renamed_prim(prim.kind, held, mapping) if prim.kind in _OWNED else held
+                  for prim, held in zip(program.primitives, state.prims))
+    return State(tuple(threads), state.shared, prims, state.output, _renamed_fault(program, state.fault, mapping))
+
+
+def _renamed_prim(kind: str, held: Any, mapping: tuple[int, ...]) -> Any:
+    if kind == "Condition":
+        return tuple(mapping[tid] for tid in held)
+    if kind == "Barrier":
+        return (tuple(mapping[tid] for tid in held[0]), held[1])
+    if held is None:
+        return None
+    return mapping[held] if kind == "Lock" else (mapping[held[0]], held[1])
+
+
+def fault_thread(program: Program, fault: tuple | None) -> int | None:
+    """The thread whose step raised or failed an assert, as its message names it; None for others."""
+    if fault is None or fault[1] is None:
+        return None
+    for tid, thread in enumerate(program.threads):
+        if fault[1].startswith(f"{thread.name}, line "):
+            return tid
+    return None
+
+
+def _renamed_fault(program: Program, fault: tuple | None, mapping: tuple[int, ...]) -> tuple | None:
+    tid = fault_thread(program, fault)
+    if tid is None or mapping[tid] == tid:
+        return fault
+    old, new = program.threads[tid].name, program.threads[mapping[tid]].name
+    return (fault[0], new + fault[1][len(old):])

@@ -206,3 +206,23 @@ def looping_scenarios(draw) -> str:
         lines.append(f"  {thread}: |")
         lines += [f"    {line}" for line in body]
     return "\n".join(lines) + "\n"
+
+
+@st.composite
+def symmetric_scenarios(draw, mixed: bool = False) -> str:
+    """Scenario YAML with interchangeable threads: one body drawn once and run by 2-3 `count:` copies
+    (that never read `index`), sometimes beside one other thread, over 1-2 shared values and a lock L."""
+    shared = SHARED[:draw(st.integers(1, 2))]
+    initial = st.sampled_from(["0", "false", "0.0", "1", "true", "1.0"]) if mixed else st.integers(0, 2).map(str)
+    lines = ["shared: {" + ", ".join(f"{name}: {draw(initial)}" for name in shared) + "}",
+             "locks: [L]", "threads:"]
+    assigned: set[str] = set()
+    body = [line for _ in range(draw(st.integers(1, 3)))
+            for line in draw(statements(shared, assigned, "A", mixed=mixed))]
+    lines += ["  A:", f"    count: {draw(st.integers(2, 3))}", "    code: |"] + [f"      {line}" for line in body]
+    if draw(st.booleans()):
+        assigned = set()
+        other = [line for _ in range(draw(st.integers(1, 2)))
+                 for line in draw(statements(shared, assigned, "B", mixed=mixed))]
+        lines += ["  B: |"] + [f"    {line}" for line in other]
+    return "\n".join(lines) + "\n"
