@@ -42,20 +42,28 @@ def _indent(lines: list[str], spaces: int) -> str:
 
 # -- counter: N threads x K unlocked increments ------------------------------------
 
-def counter(threads: int, increments: int, differ: bool = False) -> Model:
+def counter(threads: int, increments: int, differ: bool = False, rmw: bool = False) -> Model:
     """N threads, each adding to a shared x K times without a lock: read, then write.
 
     The copies are alike (each adds 1), or, with `differ`, thread i adds
     i + 1, so each reads its own index and no two are interchangeable.
+    With `rmw` the add is a statement of its own between the read and the
+    write (`a = x`, `a = a + 1`, `x = a`, as scenarios/counter.yaml has it):
+    a local-only step, which `--steps shared` merges into the read.
     """
-    name = f"counter_{threads}x{increments}" + ("_differ" if differ else "")
-    return Model(name, _counter_schedsim(name, threads, increments, differ),
-                 _counter_harmony(threads, increments, differ), _counter_spin(threads, increments, differ))
+    name = f"counter_{threads}x{increments}" + ("_differ" if differ else "") + ("_rmw" if rmw else "")
+    return Model(name, _counter_schedsim(name, threads, increments, differ, rmw),
+                 _counter_harmony(threads, increments, differ, rmw), _counter_spin(threads, increments, differ, rmw))
 
 
-def _counter_schedsim(name: str, threads: int, increments: int, differ: bool) -> str:
+def _increment(added: str, rmw: bool) -> list[str]:
+    """One increment in Python's (and Harmony's) syntax: a read and a write, or read, add, write."""
+    return ["a = x", f"a = {added}", "x = a"] if rmw else ["a = x", f"x = {added}"]
+
+
+def _counter_schedsim(name: str, threads: int, increments: int, differ: bool, rmw: bool = False) -> str:
     added = "a + index + 1" if differ else "a + 1"
-    body = [f"for _ in range({increments}):", "    a = x", f"    x = {added}"]
+    body = [f"for _ in range({increments}):"] + [f"    {line}" for line in _increment(added, rmw)]
     what = "thread i adds i + 1" if differ else "each adds 1"
     return (f"name: {name}\n"
             f"description: {threads} threads, {increments} unlocked increments each ({what}); updates can be lost.\n"
@@ -63,22 +71,22 @@ def _counter_schedsim(name: str, threads: int, increments: int, differ: bool) ->
             f"threads:\n  T:\n    count: {threads}\n    code: |\n" + _indent(body, 6))
 
 
-def _counter_harmony(threads: int, increments: int, differ: bool) -> str:
+def _counter_harmony(threads: int, increments: int, differ: bool, rmw: bool = False) -> str:
     if differ:
         header, added, spawn = "def worker(self):", "a + self + 1", "spawn worker(i)"
     else:
         header, added, spawn = "def worker():", "a + 1", "spawn worker()"
+    first, *rest = _increment(added, rmw)
     return ("x = 0\n\n" + header + "\n"
             f"    for _ in {{1..{increments}}}:\n"
-            "        var a = x\n"
-            f"        x = {added}\n\n"
+            f"        var {first}\n" + "".join(f"        {line}\n" for line in rest) + "\n"
             f"for i in {{0..{threads - 1}}}:\n    {spawn}\n")
 
 
-def _counter_spin(threads: int, increments: int, differ: bool) -> str:
+def _counter_spin(threads: int, increments: int, differ: bool, rmw: bool = False) -> str:
     """The K increments written out: schedsim's `for` loop over a constant range takes no step of its own."""
     added = "a + _pid + 1" if differ else "a + 1"
-    body = [f"a = x; x = {added}" for _ in range(increments)]
+    body = ["; ".join(_increment(added, rmw)) for _ in range(increments)]
     return ("int x = 0;\n\n"
             f"active [{threads}] proctype T() {{\n"
             "    int a;\n"
@@ -339,6 +347,7 @@ def default_models() -> list[Model]:
     cyclic family for 2 and 3 threads (schedsim explores the 4-thread filter lock for over 2 minutes;
     peers.py --cyclic has the 4-thread models)."""
     models = [counter(n, 2, differ) for differ in (False, True) for n in (3, 4, 5)]
+    models += [counter(n, 2, differ=True, rmw=True) for n in (3, 4, 5)]  # --steps shared merges the add
     models.append(dining(5))
     models += cyclic_models((2, 3))
     models.append(bump_stop(5))  # peers.py --stages --only bump_stop_5: a million states

@@ -8,6 +8,7 @@ Three modes, each printing Markdown tables:
     python3 benchmarks/peers.py --cyclic               # analysis time against the largest SCC
     python3 benchmarks/peers.py --reduce --repeat 1    # explore --reduce por against the full graph and Harmony
     python3 benchmarks/peers.py --tree /work/wt-x --append   # measure another tree; add the tables to README.md
+    python3 benchmarks/peers.py --steps shared --only differ  # schedsim in both step modes, and Harmony
 
 Every run is a subprocess of its own with a wall-clock timeout; a run past it
 is killed (its whole process group) and shown as "> S s". Times are the
@@ -18,7 +19,10 @@ also write their own output files; nothing else is touched (Harmony's
 settings directory is pointed there too, and it never opens a browser).
 
 - schedsim: `python -m schedsim explore --json` with PYTHONPATH set to the
-  tree under test (--tree, default this checkout): the full answer.
+  tree under test (--tree, default this checkout): the full answer. With
+  `--steps shared` it runs once with one step per statement and once with
+  `--steps shared`, beside Harmony (whose steps are the shared ones), and
+  SPIN is left out.
 - Harmony: `harmony --noweb MODEL.hny`: compile, model check and its
   analyses (races, non-termination), with its default number of workers.
 - SPIN: `spin -a`, `gcc -O2 -DSAFETY` (timed once, shown apart), then
@@ -242,9 +246,24 @@ def peer_tables(results: dict[str, dict[str, Result]], timeout: float) -> str:
             + markdown(["model", "schedsim", "Harmony", "SPIN"], verdicts))
 
 
+def steps_tables(results: dict[str, dict[str, Result]], timeout: float) -> str:
+    """schedsim with statement steps and with shared steps, beside Harmony, whose steps are the shared ones."""
+    times, verdicts = [], []
+    for name, by_tool in results.items():
+        statement, shared, harmony = by_tool["statement"], by_tool["shared"], by_tool["harmony"]
+        times.append([name, count_text(statement.states), seconds_text(statement, timeout),
+                      count_text(shared.states), seconds_text(shared, timeout),
+                      count_text(harmony.states), seconds_text(harmony, timeout), ratio_text(shared, harmony, timeout)])
+        verdicts.append([name, statement.verdict or "-", shared.verdict or "-", harmony.verdict or "-"])
+    return (markdown(["model", "statement states", "statement", "shared states", "shared",
+                      "Harmony states", "Harmony", "ratio (shared / Harmony)"], times)
+            + "\n\nWhat each reported:\n\n"
+            + markdown(["model", "schedsim, statement steps", "schedsim, shared steps", "Harmony"], verdicts))
+
+
 # -- schedsim's stages, in-process (the worker runs in a subprocess of its own) ---------------
 
-def stage_worker(path: str, with_scc: bool) -> int:
+def stage_worker(path: str, with_scc: bool, steps: str = "statement") -> int:
     """Time each stage of schedsim's pipeline on one scenario; one JSON line per stage, as it ends.
 
     Printed line by line, so that when the parent kills this process at its
@@ -266,7 +285,7 @@ def stage_worker(path: str, with_scc: bool) -> int:
         print(json.dumps({"stage": stage, "seconds": time.perf_counter() - started}), flush=True)
         return value
 
-    program = timed("load", lambda: compile_scenario(load(path)))
+    program = timed("load", lambda: compile_scenario(load(path), steps))
     exploration = timed("explore", lambda: explore(program, max_states=SCHEDSIM_MAX_STATES))
     graph = exploration.graph
     print(json.dumps({"states": graph.number_of_nodes(), "transitions": graph.number_of_edges(),
@@ -296,8 +315,8 @@ class StageRun:
     failure: str = ""
 
 
-def run_stages(path: Path, tree: Path, timeout: float, with_scc: bool) -> StageRun:
-    command = [sys.executable, str(Path(__file__).resolve()), "--stage-worker", str(path)]
+def run_stages(path: Path, tree: Path, timeout: float, with_scc: bool, steps: str = "statement") -> StageRun:
+    command = [sys.executable, str(Path(__file__).resolve()), "--stage-worker", str(path), "--steps", steps]
     if with_scc:
         command.append("--scc")
     run = run_timed(command, path.parent, timeout, schedsim_env(tree))
@@ -321,11 +340,12 @@ def run_stages(path: Path, tree: Path, timeout: float, with_scc: bool) -> StageR
     return StageRun(seconds, facts)
 
 
-def best_stages(path: Path, tree: Path, timeout: float, repeat: int, with_scc: bool) -> StageRun:
+def best_stages(path: Path, tree: Path, timeout: float, repeat: int, with_scc: bool,
+                steps: str = "statement") -> StageRun:
     """Each stage's fastest time over `repeat` runs; a run that times out or fails is the answer."""
     best = None
     for _ in range(max(1, repeat)):
-        run = run_stages(path, tree, timeout, with_scc)
+        run = run_stages(path, tree, timeout, with_scc, steps)
         if run.running or run.failure:
             return run
         if best is None:
@@ -402,6 +422,23 @@ def preamble(tree: Path, args: argparse.Namespace) -> str:
 
 # -- command line ------------------------------------------------------------------------------
 
+def measure_steps(chosen, directory: Path, args: argparse.Namespace) -> str:
+    """--steps shared: each model through schedsim in both step modes and through Harmony."""
+    results = {}
+    for model in chosen:
+        paths = model_set.write(model, directory)
+        results[model.name] = {
+            "statement": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat),
+            "shared": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat, ("--steps", "shared")),
+            "harmony": run_harmony(paths["harmony"], args.timeout, args.repeat) if "harmony" in paths
+            else Result(note="no model"),
+        }
+        print(f"  {model.name}: " + "; ".join(f"{tool} {seconds_text(result, args.timeout)}"
+                                              for tool, result in results[model.name].items()),
+              file=sys.stderr, flush=True)
+    return steps_tables(results, args.timeout)
+
+
 def measure_peers(chosen, directory: Path, args: argparse.Namespace) -> str:
     results = {}
     for model in chosen:
@@ -445,7 +482,7 @@ def measure_stages(chosen, directory: Path, args: argparse.Namespace, with_scc: 
     runs = {}
     for model in chosen:
         path = model_set.write(model, directory)["schedsim"]
-        runs[model.name] = best_stages(path, args.tree, args.timeout, args.repeat, with_scc)
+        runs[model.name] = best_stages(path, args.tree, args.timeout, args.repeat, with_scc, args.steps)
         print(f"  {model.name}: {runs[model.name].seconds}", file=sys.stderr, flush=True)
     if with_scc:
         return stage_table(runs, ("explore", "analyse", "findings", "report"),
@@ -476,9 +513,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, default=HERE.parent,
                         help="the schedsim checkout to measure (its directory goes on PYTHONPATH) [default: this one]")
     parser.add_argument("--append", action="store_true", help="also append the tables to benchmarks/README.md")
+    parser.add_argument("--steps", choices=("statement", "shared"), default="statement",
+                        help="shared: schedsim in both step modes beside Harmony; with --stages or --cyclic, "
+                             "schedsim's stages with shared steps [default: statement]")
     args = parser.parse_args(argv)
     if args.stage_worker:
-        return stage_worker(args.stage_worker, args.scc)
+        return stage_worker(args.stage_worker, args.scc, args.steps)
     args.tree = args.tree.resolve()
     if args.cyclic:
         models = model_set.cyclic_models(tuple(int(size) for size in args.sizes.split(",")))
@@ -494,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
             tables = measure_reduction(chosen, Path(directory), args)
         elif args.cyclic or args.stages:
             tables = measure_stages(chosen, Path(directory), args, with_scc=args.cyclic)
+        elif args.steps == "shared":
+            tables = measure_steps(chosen, Path(directory), args)
         else:
             tables = measure_peers(chosen, Path(directory), args)
     text = f"{header} Load average after: {load_text()}.\n\n{tables}"
@@ -501,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.append:
         kind = ("cyclic family" if args.cyclic else "schedsim's stages" if args.stages
                 else "partial-order reduction" if args.reduce else "peers")
+        kind += ", --steps shared" if args.steps == "shared" else ""
         append_to_readme(f"peers.py, {kind}: {time.strftime('%Y-%m-%d', time.gmtime())}, "
                          f"schedsim at {tree_version(args.tree)}", text)
     return 0

@@ -27,7 +27,7 @@ from .explorer import INTERRUPTED, Exploration
 from .explorer import explore as _explore
 from .findings import Findings, find
 from .limits import DEFAULT_BOUNDS
-from .program import Program
+from .program import STATEMENT, Program
 from .replay import Run, ScheduleError, parse_schedule, replay_command
 from .replay import replay as _replay
 from .por import POR, Reduction, explore_por
@@ -59,9 +59,9 @@ def load(source: Source) -> Scenario:
     return _load_file(source)
 
 
-def _program(source: Source) -> Program:
-    """The compiled program of a scenario: one instruction per step."""
-    return compile_scenario(load(source))
+def _program(source: Source, steps: str) -> Program:
+    """The compiled program of a scenario, its steps of the mode `steps` ("statement" or "shared")."""
+    return compile_scenario(load(source), steps)
 
 
 def _count(count: Any) -> int | float | None:
@@ -102,7 +102,7 @@ def _outcome(program: Program, outcome: _analysis.Outcome) -> Outcome:
         status=outcome.status, final=shared_json(program, outcome.final), output=list(outcome.output),
         interleavings=_count(outcome.interleavings), probability=outcome.probability,
         schedule=list(outcome.schedule), message=outcome.message,
-        replay_command=replay_command(program.file, outcome.schedule),
+        replay_command=replay_command(program.file, outcome.schedule, program.steps),
     )
 
 
@@ -247,23 +247,27 @@ def _outcome_row(outcome: Outcome) -> str:
 
 def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
             max_race_states: int = DEFAULT_BOUNDS.max_race_states, symmetry: bool = True,
-            reduce: str | None = None) -> Result:
-    """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines).
+            reduce: str | None = None, steps: str = STATEMENT) -> Result:
+    """Every interleaving of a scenario, as `schedsim explore` finds them (without its progress lines);
+    `steps="shared"` is `--steps shared`.
 
     With `symmetry` (as the CLI's default), interchangeable threads are
     explored once per orbit: the counts are the full graph's, but
     `Result.exploration` (and its `graph`) holds the representatives only;
     pass `symmetry=False` for every real state. `reduce="por"` is
     `explore --reduce por`: every end of a run, without counts,
-    probabilities or findings (`symmetry` does not apply to it).
+    probabilities or findings (`symmetry` does not apply to it, and it
+    takes statement steps only).
     """
     if reduce is not None:
         if reduce != POR:
             raise ScenarioError(f"reduce must be None or {POR!r}, not {reduce!r}")
+        if steps != STATEMENT:
+            raise ScenarioError("reduce='por' takes statement steps only")
         reduction = explore_por(_program(source), max_states=max_states)
         empty = Findings(races_complete=False, starvation_complete=False)
         return Result(reduction.exploration, _analysis.reached(reduction.exploration), empty, reduction)
-    exploration = _explore(_program(source), max_states=max_states, symmetry=symmetry)
+    exploration = _explore(_program(source, steps), max_states=max_states, symmetry=symmetry)
     analysis = _analysis.analyse(exploration)
     if exploration.stopped == INTERRUPTED:  # as the CLI: after a Ctrl-C, no long searches
         findings = Findings(races_complete=False, interrupted="races")
@@ -280,17 +284,17 @@ def _replay_program(program: Program, schedule: str | Sequence[str]) -> Replay:
         raise ScenarioError(str(exc), file=program.file) from None
 
 
-def replay(source: Source, schedule: str | Sequence[str]) -> Replay:
+def replay(source: Source, schedule: str | Sequence[str], *, steps: str = STATEMENT) -> Replay:
     """The run of `schedule` (thread names, or "A,B,A"), as `schedsim replay` shows it."""
-    return _replay_program(_program(source), schedule)
+    return _replay_program(_program(source, steps), schedule)
 
 
 def sample(source: Source, *, runs: int = DEFAULT_RUNS, seed: int = 0, strategy: str = "random",
            depth: int = DEFAULT_DEPTH, pct_steps: int | None = None,
            max_steps: int = DEFAULT_BOUNDS.sample_max_steps, max_states: int = DEFAULT_BOUNDS.sample_max_states,
-           top: int = DEFAULT_TOP, jobs: int = 1) -> dict[str, Any]:
+           top: int = DEFAULT_TOP, jobs: int = 1, steps: str = STATEMENT) -> dict[str, Any]:
     """Seeded runs tallied by outcome: the dict `schedsim sample --json` prints with the same options."""
-    program = _program(source)
+    program = _program(source, steps)
     options = SampleOptions(runs=runs, seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
                             max_steps=max_steps, max_states=max_states, top=top)
     try:
@@ -301,14 +305,14 @@ def sample(source: Source, *, runs: int = DEFAULT_RUNS, seed: int = 0, strategy:
 
 
 def crosscheck(source: Source, *, runs: int = CROSSCHECK_RUNS, seed: int = 0, jitter: bool = False,
-               max_states: int = DEFAULT_BOUNDS.max_states) -> dict[str, Any]:
+               max_states: int = DEFAULT_BOUNDS.max_states, steps: str = STATEMENT) -> dict[str, Any]:
     """The model against real threads: the dict `schedsim crosscheck --json` prints with the same options."""
     from .realrun import RealRunError
 
     scenario = load(source)
     options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)
     try:
-        return strict_json(_crosscheck(scenario, compile_scenario(scenario), options))
+        return strict_json(_crosscheck(scenario, compile_scenario(scenario, steps), options))
     except RealRunError as exc:
         raise ScenarioError(str(exc), file=scenario.file) from None
 

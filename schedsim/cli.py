@@ -28,7 +28,7 @@ from .compiler import compile_scenario
 from .errors import ScenarioError
 from .explorer import INTERRUPTED, Exploration, explore
 from .limits import PICTURE_LIMIT
-from .program import Program
+from .program import STATEMENT, STEP_MODES, Program
 from .replay import ScheduleError, parse_schedule, replay
 from .findings import Findings, find
 from .limits import DEFAULT_BOUNDS
@@ -47,8 +47,8 @@ from .realrun import RealRunError
 OK, FAILS, BAD_INPUT, PARTIAL, INTERNAL = 0, 1, 2, 3, 4
 
 
-def load_program(path: str) -> Program:
-    return compile_scenario(load(path))
+def load_program(path: str, steps: str = STATEMENT) -> Program:
+    return compile_scenario(load(path), steps)
 
 
 def _fail(message: str) -> None:
@@ -159,6 +159,13 @@ def _max_race_states_option(function: Any) -> Any:
                                                 "the report says so.")(function)
 
 
+def _steps_option(function: Any) -> Any:
+    return click.option("--steps", type=click.Choice(STEP_MODES), default=STATEMENT, show_default=True,
+                        help="What one step is: statement (each statement, split at its shared accesses) or "
+                             "shared (a shared access with the local-only statements after it, as Harmony "
+                             "and SPIN step; fewer states, the same outcomes; docs/steps.md).")(function)
+
+
 @main.command("explore")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text (a list of them for several files).")
@@ -175,8 +182,10 @@ def _max_race_states_option(function: Any) -> Any:
 @click.option("--reduce", "reduce", type=click.Choice([POR]), default=None,
               help="por: a partial-order reduction for programs too big for the full graph: every way a run "
                    "can end, with a schedule, but no counts, probabilities or findings.")
+@_steps_option
 def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: bool, max_states: int,
-                    max_race_states: int, html_output: str | None, symmetry: bool, reduce: str | None) -> None:
+                    max_race_states: int, html_output: str | None, symmetry: bool, reduce: str | None,
+                    steps: str) -> None:
     """Explore every interleaving of each FILE and report each possible outcome.
 
     Several files give one report each; the exit status is the worst of theirs
@@ -185,12 +194,14 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
         _fail("--html writes the page of one FILE; give one, or use `schedsim html` for each")
     if html_output and reduce:
         _fail("--html needs the full state graph; leave out --reduce")
+    if reduce and steps != STATEMENT:
+        _fail("--reduce por takes statement steps only; leave out --steps shared")
     statuses, reports = [], []
     for position, file in enumerate(files):
         if not as_json and position:
             click.echo("\n" + "=" * 100 + "\n")
         try:
-            program = load_program(file)
+            program = load_program(file, steps)
         except ScenarioError as exc:
             click.echo(f"schedsim: {exc.located(file=file)}", err=True)
             statuses.append(BAD_INPUT)
@@ -267,10 +278,11 @@ def _write_html(output: str, exploration: Exploration, report: dict[str, Any], s
               help="Seed of the run that the page's predict-then-reveal part hides.")
 @_max_states_option
 @_max_race_states_option
-def html_command(file: str, output: str, seed: int, max_states: int, max_race_states: int) -> None:
+@_steps_option
+def html_command(file: str, output: str, seed: int, max_states: int, max_race_states: int, steps: str) -> None:
     """Write FILE's report as one self-contained interactive HTML page: outcomes, schedules, the
     state graph, be-the-scheduler and predict-then-reveal; it opens from file:// with no network."""
-    exploration, report = _explore_report(_program(file), max_states, max_race_states, symmetry=False)
+    exploration, report = _explore_report(_program(file, steps), max_states, max_race_states, symmetry=False)
     _write_html(output, exploration, report, seed)
     click.echo(f"wrote {output}: {report['states']:,} states, {len(report['outcomes'])} outcomes")
 
@@ -281,9 +293,10 @@ def html_command(file: str, output: str, seed: int, max_states: int, max_race_st
 @click.option("--schedule", "schedule_text", required=True, help="Thread names, one per step: A,B,A,...")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @click.option("--locals", "show_locals", is_flag=True, help="Add a column with the stepping thread's locals after each step.")
-def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bool) -> None:
+@_steps_option
+def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bool, steps: str) -> None:
     """Run FILE with the given schedule and show it step by step."""
-    program = _program(file)
+    program = _program(file, steps)
     try:
         schedule = parse_schedule(schedule_text)
         run = replay(program, schedule)
@@ -302,9 +315,10 @@ def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bo
 
 @main.command("show")
 @click.argument("file", type=click.Path())
-def show_command(file: str) -> None:
+@_steps_option
+def show_command(file: str, steps: str) -> None:
     """Print the compiled steps of FILE, one a line, with their source lines."""
-    click.echo(render.program_text(_program(file)), nl=False)
+    click.echo(render.program_text(_program(file, steps)), nl=False)
 
 
 @main.command("graph")
@@ -314,9 +328,10 @@ def show_command(file: str) -> None:
 @click.option("--full", is_flag=True,
               help=f"Draw every state in a .dot picture; over {PICTURE_LIMIT} states it shows the outcome paths only.")
 @_max_states_option
-def graph_command(file: str, output: str, full: bool, max_states: int) -> None:
+@_steps_option
+def graph_command(file: str, output: str, full: bool, max_states: int, steps: str) -> None:
     """Write the state graph of FILE as DOT, GraphML or JSON, by OUTPUT's suffix."""
-    program = _program(file)
+    program = _program(file, steps)
     exploration = explore(program, max_states=max_states, symmetry=False)  # the picture shows real states
     try:
         from .graph_export import write_graph  # networkx loads only for the command that needs it
@@ -353,6 +368,7 @@ def _sampling_options(function: Any) -> Any:
         click.option("--max-states", default=str(DEFAULT_BOUNDS.sample_max_states), show_default=True, metavar="N",
                      help="Explore at most N states for the exact probabilities (and uniform); 0 skips them."),
         click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text."),
+        _steps_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -407,7 +423,7 @@ def _options(**texts: str | None) -> SampleOptions:
 @_sampling_options
 def sample_command(file: str, runs: str, jobs: str, top: str, cluster: str | None, batch: str | None, seed: str,
                    strategy: str, depth: str, pct_steps: str | None, max_steps: str, max_states: str,
-                   as_json: bool) -> None:
+                   as_json: bool, steps: str) -> None:
     """Run FILE many times, each run picked by a strategy from a seed, and tally the outcomes."""
     options = _options(runs=runs, top=top, seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
                        max_steps=max_steps, max_states=max_states)
@@ -417,13 +433,13 @@ def sample_command(file: str, runs: str, jobs: str, top: str, cluster: str | Non
     if cluster is None:
         if batch is not None:
             _fail("--batch goes with --cluster")
-        program = _program(file)
+        program = _program(file, steps)
         try:
             result = sample(program, options, jobs=workers)
         except SampleError as exc:
             _fail(f"{file}: {exc}")
     else:
-        result = _sample_on_cluster(file, options, cluster, _cluster_workers(cluster), _whole("--batch", batch))
+        result = _sample_on_cluster(file, steps, options, cluster, _cluster_workers(cluster), _whole("--batch", batch))
     report = build_sample_report(result)
     if as_json:
         _echo_json(report)
@@ -446,15 +462,15 @@ def _cluster_workers(cluster: str) -> int | None:
     return _whole("--jobs", context.params["jobs"]) if given else None
 
 
-def _sample_on_cluster(file: str, options: SampleOptions, cluster: str, workers: int | None,
+def _sample_on_cluster(file: str, steps: str, options: SampleOptions, cluster: str, workers: int | None,
                        batch: int | None):
     """sample --cluster: the scenario goes to the workers as parsed data; progress on stderr."""
     from .distributed import ClusterError, Recipe, sample_on_cluster
 
-    scenario, program = _scenario_program(file)
+    scenario, program = _scenario_program(file, steps)
     progress = _ProgressLine()
     try:
-        return sample_on_cluster(program, Recipe(scenario, options), cluster, workers=workers,
+        return sample_on_cluster(program, Recipe(scenario, options, steps), cluster, workers=workers,
                                  batch=batch, progress=progress.runs)
     except ClusterError as exc:
         _fail(str(exc))
@@ -472,13 +488,13 @@ def _sample_on_cluster(file: str, options: SampleOptions, cluster: str, workers:
 @click.option("--locals", "show_locals", is_flag=True, help="Add a column with the stepping thread's locals after each step.")
 @_sampling_options
 def run_command(file: str, predict: bool, show_locals: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
-                max_steps: str, max_states: str, as_json: bool) -> None:
+                max_steps: str, max_states: str, as_json: bool, steps: str) -> None:
     """One run of FILE, picked by a strategy from a seed, as a trace: a column per thread, a row per step."""
     if predict and as_json:
         _fail("--predict is for a class to read; it does not go with --json")
     options = _options(seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
                        max_steps=max_steps, max_states=max_states)
-    program = _program(file)
+    program = _program(file, steps)
     try:
         plan, result = single_run(program, options)
     except SampleError as exc:
@@ -498,9 +514,9 @@ def run_command(file: str, predict: bool, show_locals: bool, seed: str, strategy
     sys.exit({"finished": 0, UNFINISHED: 3}.get(result.status, 1))
 
 
-def _program(file: str) -> Program:
+def _program(file: str, steps: str = STATEMENT) -> Program:
     try:
-        return load_program(file)
+        return load_program(file, steps)
     except ScenarioError as exc:
         _bad_scenario(file, exc)
     raise AssertionError("unreachable")
@@ -535,9 +551,10 @@ def export_command(file: str, as_python: bool) -> None:
 @click.option("--jitter", is_flag=True, help="Free runs pause at random (seeded) between statements, so races show.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 @_max_states_option
-def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: bool, max_states: int) -> None:
+@_steps_option
+def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: bool, max_states: int, steps: str) -> None:
     """Check the model of FILE against real threading runs; exit 1 on a MODEL MISMATCH."""
-    scenario, program = _scenario_program(file)
+    scenario, program = _scenario_program(file, steps)
     options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)
     try:
         report = crosscheck(scenario, program, options)
@@ -552,11 +569,11 @@ def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: b
     sys.exit(crosscheck_exit_status(report))
 
 
-def _scenario_program(file: str) -> tuple[Any, Program]:
+def _scenario_program(file: str, steps: str = STATEMENT) -> tuple[Any, Program]:
     """The scenario as written and as compiled: the export needs both."""
     try:
         scenario = load(file)
-        return scenario, compile_scenario(scenario)
+        return scenario, compile_scenario(scenario, steps)
     except ScenarioError as exc:
         _bad_scenario(file, exc)
     raise AssertionError("unreachable")

@@ -22,8 +22,8 @@ from .expressions import BINARY, BUILTINS, compile_expression, unsupported
 from .scenario import Scenario, ThreadSpec
 
 
-def compile_scenario(scenario: Scenario) -> p.Program:
-    """Compile every thread body and check of a scenario."""
+def compile_scenario(scenario: Scenario, steps: str = p.STATEMENT) -> p.Program:
+    """Compile every thread body and check of a scenario, into steps of the mode `steps` (see `with_steps`)."""
     names = _Names(scenario)
     threads = []
     starts: dict[str, tuple[str, int]] = {}
@@ -36,7 +36,7 @@ def compile_scenario(scenario: Scenario) -> p.Program:
     if not any(thread.starts_running and not thread.daemon for thread in threads):
         raise ScenarioError("no non-daemon thread runs at the start (each is started by another thread, "
                             "or is a daemon), so the program would end before its first step", file=scenario.file)
-    return p.Program(
+    return with_steps(p.Program(
         name=scenario.name,
         description=scenario.description,
         file=scenario.file,
@@ -46,7 +46,29 @@ def compile_scenario(scenario: Scenario) -> p.Program:
         threads=tuple(threads),
         final_checks=tuple(_check(check, names, scenario.file) for check in scenario.final_checks),
         always_checks=tuple(_check(check, names, scenario.file) for check in scenario.always_checks),
-    )
+    ), steps)
+
+
+# The instructions a step in shared mode may run on through, when they touch no shared object.
+# Read, the writes, Print, Inspect, the primitives, Start and Join are all seen by other threads.
+LOCAL_KINDS = (p.SetLocal, p.Test, p.Assert, p.Nop)
+
+
+def with_steps(program: p.Program, steps: str) -> p.Program:
+    """The same program with steps of another mode, "statement" or "shared" (`semantics.step` says how
+    a shared step runs); a ScenarioError names the modes for any other word."""
+    if steps not in p.STEP_MODES:
+        raise ScenarioError(f"--steps must be {' or '.join(p.STEP_MODES)}, not {steps!r}", file=program.file)
+    threads = tuple(replace(thread, local_only=_local_only(thread) if steps == p.SHARED else ())
+                    for thread in program.threads)
+    return replace(program, threads=threads, steps=steps)
+
+
+def _local_only(thread: p.ThreadProgram) -> tuple[bool, ...]:
+    """Per pc: does the instruction touch nothing but the thread's own locals (no shared variable,
+    primitive, output, start or join, and it never blocks)?"""
+    return tuple(isinstance(instr, LOCAL_KINDS) and not instr.accesses and not instr.blocking
+                 for instr in thread.code)
 
 
 def node_key(node: ast.AST) -> tuple | None:

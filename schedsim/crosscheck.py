@@ -28,16 +28,17 @@ from typing import Any
 from . import realrun
 from .frontends import pyrun
 from .analysis import Analysis, Outcome, analyse
+from .compiler import with_steps
 from .explorer import INTERRUPTED, Exploration, explore
 from .limits import DEFAULT_BOUNDS
-from .program import DONE, NEW, Program
+from .program import DONE, NEW, STATEMENT, Program
 from .pyexport import ExportError, Limits, export_python
 from .realrun import Timeouts
 from .replay import Run, replay
 from .report import outcome_json, shared_json
 from .sampling import run_once, run_seed
 from .scenario import Scenario
-from .semantics import DEADLOCK
+from .semantics import DEADLOCK, State, initial_state, step
 from .strategies.randomwalk import RandomWalk
 
 AGREE, MISMATCH, INCOMPLETE = "agree", "mismatch", "incomplete"
@@ -78,7 +79,8 @@ def crosscheck(scenario: Scenario, program: Program, options: Options = Options(
     else:
         verdict = AGREE if exploration.complete else INCOMPLETE
     return {
-        "scenario": program.name, "file": program.file, "seed": options.seed, "runs": options.runs,
+        "scenario": program.name, "file": program.file, "step_mode": program.steps, "seed": options.seed,
+        "runs": options.runs,
         "jitter": options.jitter, "complete": exploration.complete, "outcomes": outcomes,
         "controlled": controlled, "free": free, "mismatches": mismatches, "verdict": verdict,
     }
@@ -115,6 +117,10 @@ def check_controlled(scenario: Scenario, program: Program, analysis: Analysis, o
                 "not_run": 0, "mismatches": []}
     schedules = schedules_to_check(program, analysis, options)
     runs = [replay(program, list(schedule)) for schedule, _ in schedules]
+    if program.steps != STATEMENT:  # real threads stop at every instruction: compare them with statement steps
+        program = with_steps(program, STATEMENT)
+        schedules = [(in_statement_steps(program, run), source) for (_, source), run in zip(schedules, runs)]
+        runs = [replay(program, list(schedule)) for schedule, _ in schedules]
     jobs = [([program.thread_index(name) for name in schedule], run.status == DEADLOCK)
             for (schedule, _), run in zip(schedules, runs)]
     batch = realrun.controlled(export, jobs, options.timeouts)
@@ -130,6 +136,34 @@ def check_controlled(scenario: Scenario, program: Program, analysis: Analysis, o
         "agreed": len(batch.records) - len(mismatches), "not_run": len(schedules) - len(batch.records),
         "mismatches": mismatches,
     }
+
+
+def in_statement_steps(statement: Program, run: Run) -> tuple[str, ...]:
+    """The schedule of a run of coarser steps, one step per instruction, in `statement`, the same
+    program in statement mode.
+
+    Each shared step is made of statement steps (and so is the initial
+    state, where leading local-only instructions ran), so the states of the
+    run are states of `statement`; between two of them the stepping thread
+    goes first, then a thread that it started runs its first local steps.
+    """
+    names: list[str] = []
+    state = initial_state(statement)
+    for tid, target in [(None, run.initial)] + [(item.thread, item.after) for item in run.steps]:
+        state = _catch_up(statement, state, target, tid, names)
+    return tuple(names)
+
+
+def _catch_up(statement: Program, state: State, target: State, tid: int | None, names: list[str]) -> State:
+    """Statement steps from `state` to `target`: thread `tid` first, then any other thread not there yet."""
+    for _ in range(sum(len(thread.code) for thread in statement.threads) + 2):
+        if state == target:
+            return state
+        behind = [other for other, (now, then) in enumerate(zip(state.threads, target.threads)) if now != then]
+        mover = tid if tid is not None and (tid in behind or not behind) else behind[0]
+        state = step(statement, state, mover)
+        names.append(statement.threads[mover].name)
+    raise AssertionError("a shared step that is not made of statement steps")
 
 
 def compare(program: Program, run: Run, record: dict) -> tuple[int, str] | None:

@@ -6,7 +6,7 @@ from typing import Any
 
 from .crosscheck import AGREE, INCOMPLETE
 from .replay import replay_command
-from .wording import chance, plural, schedule_text
+from .wording import chance, plural, schedule_text, step_mode_lines
 
 SHOWN_UNSEEN = 10  # predicted outcomes that no run reached, listed before "... and N more"
 
@@ -21,7 +21,8 @@ JITTER_HINT = ("Try --jitter: real runs then reach more of the predicted outcome
 
 def crosscheck_text(report: dict[str, Any]) -> str:
     runs = plural(report["runs"], "run")
-    lines = [f"crosscheck {report['scenario']}: the model against real threads (seed {report['seed']}, {runs})", ""]
+    lines = [f"crosscheck {report['scenario']}: the model against real threads (seed {report['seed']}, {runs})"]
+    lines += step_mode_lines(report["step_mode"]) + [""]
     if not report["complete"]:
         lines += ["PARTIAL: the exploration stopped early, so the predicted outcomes below may be missing some.", ""]
     lines += _controlled_lines(report)
@@ -37,6 +38,9 @@ def _controlled_lines(report: dict[str, Any]) -> list[str]:
         return ["Controlled replay: skipped: " + part["skipped"]]
     lines = [f"Controlled replay: {plural(part['schedules'], 'schedule')} on real threads, one model step at a time "
              f"({plural(part['from_outcomes'], 'outcome schedule')}, {part['sampled']} sampled)"]
+    if report["step_mode"] != "statement":
+        lines.append("  (each written out in statement steps: real threads stop at every statement, "
+                     "and so do these schedules and their replay commands)")
     if part["not_run"]:
         lines.append(f"  {part['not_run']} schedules not run: the replay stopped after threads blocked")
     if not part["mismatches"]:

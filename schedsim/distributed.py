@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 
 from . import __version__, sampling
 from .compiler import compile_scenario
-from .program import Program
+from .program import STATEMENT, Program
 from .sampling import Plan, Sample, SampleError, SampleOptions
 from .scenario import Scenario
 
@@ -46,11 +46,12 @@ class Recipe:
 
     scenario: Scenario
     options: SampleOptions
+    steps: str = STATEMENT  # the step mode of the program the runs step
     version: str = __version__  # the client's schedsim: workers with another one might draw other runs
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(pickle.dumps((self.scenario, self.options, self.version))).hexdigest()[:16]
+        return hashlib.sha256(pickle.dumps((self.scenario, self.options, self.steps, self.version))).hexdigest()[:16]
 
 
 # -- on the workers ----------------------------------------------------------
@@ -66,7 +67,7 @@ def run_batch(recipe: Recipe, start: int, stop: int):
     plan = _PLANS.get(recipe.digest)
     if plan is None:
         _PLANS.clear()  # one sample at a time is the usual case; do not hoard compiled programs
-        plan = _PLANS[recipe.digest] = worker_plan(compile_scenario(recipe.scenario), recipe.options)
+        plan = _PLANS[recipe.digest] = worker_plan(compile_scenario(recipe.scenario, recipe.steps), recipe.options)
     return sampling._run_chunk(plan, (start, stop))
 
 

@@ -20,6 +20,11 @@ Expr = Callable[[tuple, Any], Any]  # (locals, state) -> value
 DONE = -2  # the pc of a thread that has finished
 NEW = -1   # the pc of a thread that some body starts and that has not started yet
 
+# What one step is (`--steps`): one instruction (the default), or one shared access together with the
+# local-only instructions that follow it (docs/steps.md, "Coarser steps").
+STATEMENT, SHARED = "statement", "shared"
+STEP_MODES = (STATEMENT, SHARED)
+
 
 class Unset:
     """The value of a local that has not been assigned yet."""
@@ -256,6 +261,9 @@ class ThreadProgram:
     # The `compiler.node_key` of every syntax node the compiler validated: the export
     # re-emits these and nothing else of the body (a part the model ignores never runs).
     accepted: frozenset = field(default=frozenset(), compare=False, repr=False)
+    # --steps shared: per pc, whether the instruction touches only this thread's locals (so a step runs
+    # on through it); () in statement mode, where every instruction is a step of its own.
+    local_only: tuple[bool, ...] = ()
     # Local slots set before the first step (`index`, `locals:`) that no statement names: they never
     # change and nothing reads them, so copies that differ only there are interchangeable (symmetry).
     unused_slots: frozenset = field(default=frozenset(), compare=False, repr=False)
@@ -272,6 +280,7 @@ class Program:
     threads: tuple[ThreadProgram, ...]
     final_checks: tuple[Check, ...] = ()
     always_checks: tuple[Check, ...] = ()
+    steps: str = STATEMENT  # one of STEP_MODES
 
     @property
     def thread_names(self) -> tuple[str, ...]:

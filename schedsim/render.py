@@ -16,7 +16,7 @@ from .program import UNSET
 from .replay import Run, Step, replay_command
 from .semantics import State, lock_owner
 from .values import show
-from .wording import chance, code_text, exact_sum, output_text, percent, plural, schedule_text
+from .wording import chance, code_text, exact_sum, output_text, percent, plural, schedule_text, step_mode_lines
 
 STATUS_WORDS = {
     "finished": "finished", "runs_forever": "runs forever", "violation": "VIOLATION", "deadlock": "DEADLOCK",
@@ -38,6 +38,7 @@ def explore_text(report: dict[str, Any], file: str, top: int | None = DEFAULT_TO
     lines = [f"scenario {report['scenario']}"]
     if report["description"]:
         lines.append(f"  {report['description']}")
+    lines.extend(step_mode_lines(report["step_mode"]))
     lines.append("")
     reduced = report.get("reduction") is not None
     lines.extend(_reduced_summary_lines(report) if reduced else _summary_lines(report))
@@ -149,7 +150,7 @@ def _outcome_sections(report: dict[str, Any], file: str, top: int | None) -> lis
         lines.append(f"{STATUS_WORDS[entry['status']]}: {plural(len(group), 'outcome')}")
         shown = group if top is None else group[:top]
         for number, outcome in shown:
-            lines.extend(_outcome_lines(number, outcome, total, file, "reduction" in report))
+            lines.extend(_outcome_lines(number, outcome, total, file, report["step_mode"], "reduction" in report))
         rest = [outcome for _, outcome in group[len(shown):]]
         if rest:
             lines.append("")
@@ -167,7 +168,8 @@ def _together(outcomes: list[dict]) -> str:
     return f" ({percent(share)} together)"
 
 
-def _outcome_lines(number: int, outcome: dict, total: int | None, file: str, reduced: bool = False) -> list[str]:
+def _outcome_lines(number: int, outcome: dict, total: int | None, file: str, step_mode: str,
+                   reduced: bool = False) -> list[str]:
     count_text = _count_text(outcome)
     if outcome["interleavings"] is not None and total is not None:
         count_text = f"{outcome['interleavings']:,} of {plural(total, 'interleaving')}"
@@ -183,7 +185,7 @@ def _outcome_lines(number: int, outcome: dict, total: int | None, file: str, red
     shortest = "schedule, shortest among those explored" if reduced else "shortest schedule"
     lines.append(f"     {shortest} ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] not in GOOD and schedule:
-        lines.append(f"     replay: {replay_command(file, schedule)}")
+        lines.append(f"     replay: {replay_command(file, schedule, step_mode)}")
     return lines
 
 
@@ -228,7 +230,7 @@ def run_text(run: Run, predict: bool = False, show_locals: bool = False) -> str:
         rows.append((str(number), {item.thread: cell}, _shared_text(program, item.after, hide),
                      _locks_text(program, item.after), local))
         before = item.after
-    lines = _table(program, rows, show_locals)
+    lines = step_mode_lines(program.steps) + _table(program, rows, show_locals)
     lines.append("")
     lines.append("outcome: withheld" if predict else _run_end(run))
     return "\n".join(line.rstrip() for line in lines) + "\n"
@@ -338,9 +340,16 @@ def _run_end(run: Run) -> str:
     return text
 
 
+LOCAL_MARK = ("--steps shared: + marks an instruction that touches only locals: it runs within the step "
+              "before it, unless a loop comes back to it or it would end the run.")
+
+
 def program_text(program: Program) -> str:
-    """Every compiled step, one a line, with its source line and what it does."""
+    """Every compiled step, one a line, with its source line and what it does; with --steps shared,
+    a + marks the local-only ones that a step runs on through."""
     lines = [f"scenario {program.name}: {plural(len(program.threads), 'thread')}"]
+    if program.steps == "shared":
+        lines.append(LOCAL_MARK)
     for thread in program.threads:
         how = "runs at the start" if thread.starts_running else "waits to be started"
         lines.append("")
@@ -348,9 +357,10 @@ def program_text(program: Program) -> str:
         steps = [instr for instr in thread.code if not instr.silent]
         width = max((len(instr.text) for instr in steps), default=0)
         number = 0
-        for instr in thread.code:
+        for pc, instr in enumerate(thread.code):
             if instr.silent:
                 continue
-            lines.append(f"  {number:>3}  line {instr.line:<4} {instr.text.ljust(width)}   {instr.action}")
+            mark = "+" if thread.local_only and thread.local_only[pc] else " "
+            lines.append(f" {mark}{number:>3}  line {instr.line:<4} {instr.text.ljust(width)}   {instr.action}")
             number += 1
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import dataclass
 
 from .interrupts import deferred
-from .program import Instruction, Program
+from .program import STATEMENT, Instruction, Program
 from .semantics import State, current_instruction, initial_state, runnable, status, step, waiting_for
 
 
@@ -63,9 +63,11 @@ def parse_schedule(text: str) -> list[str]:
     return names
 
 
-def replay_command(file: str, schedule: "list[str] | tuple[str, ...]") -> str:
-    """The command that replays `schedule`, as every report prints it."""
-    return f"schedsim replay {shlex.quote(file)} --schedule {','.join(schedule)}"
+def replay_command(file: str, schedule: "list[str] | tuple[str, ...]", step_mode: str = STATEMENT) -> str:
+    """The command that replays `schedule`, as every report prints it: a schedule of shared steps
+    replays with `--steps shared`."""
+    steps = "" if step_mode == STATEMENT else f" --steps {step_mode}"
+    return f"schedsim replay {shlex.quote(file)}{steps} --schedule {','.join(schedule)}"
 
 
 def replay(program: Program, schedule: list[str]) -> Run:

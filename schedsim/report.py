@@ -67,6 +67,7 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
     return {
         "scenario": program.name,
         "description": program.description,
+        "step_mode": program.steps,
         "complete": exploration.complete,
         "stopped": exploration.stopped,
         "states": states,
@@ -191,6 +192,7 @@ def run_json(run: Run) -> dict[str, Any]:
     program, final = run.program, run.final
     return {
         "scenario": program.name,
+        "step_mode": program.steps,
         "schedule": list(run.schedule),
         "status": run.status,
         "final": shared_json(program, final.shared),

@@ -15,11 +15,12 @@ from typing import Any
 
 from .analysis import INFINITE, Outcome
 from .limits import DEFAULT_BOUNDS
+from .program import STATEMENT
 from .render import STATUS_WORDS, run_text
 from .replay import Run, replay_command
 from .report import count_json, outcome_json, shared_json
 from .sampling import UNFINISHED, Plan, RunResult, Sample, Seen
-from .wording import output_text, plural, schedule_text, short_fraction
+from .wording import output_text, plural, schedule_text, short_fraction, step_mode_lines
 
 
 def build_sample_report(result: Sample) -> dict[str, Any]:
@@ -28,6 +29,7 @@ def build_sample_report(result: Sample) -> dict[str, Any]:
     report: dict[str, Any] = {
         "scenario": program.name,
         "description": program.description,
+        "step_mode": program.steps,
         "strategy": options.strategy,
         "seed": options.seed,
         "runs": options.runs,
@@ -131,6 +133,7 @@ def sample_text(report: dict[str, Any], file: str) -> str:
     lines = [f"scenario {report['scenario']}"]
     if report["description"]:
         lines.append(f"  {report['description']}")
+    lines += step_mode_lines(report["step_mode"])
     lines += ["", _header(report), _exact_line(report), ""]
     lines += _table(report)
     for number, outcome in enumerate(report["outcomes"], start=1):
@@ -228,7 +231,7 @@ def _outcome_lines(number: int, outcome: dict[str, Any], report: dict[str, Any],
     schedule = outcome["schedule"]
     lines.append(f"   schedule ({plural(len(schedule), 'step')}): {schedule_text(schedule)}")
     if outcome["status"] != "finished" and schedule:
-        lines.append(f"   replay: {replay_command(file, outcome['schedule'])}")
+        lines.append(f"   replay: {replay_command(file, outcome['schedule'], report['step_mode'])}")
     return lines
 
 
@@ -253,7 +256,10 @@ def _leftover_lines(report: dict[str, Any], file: str) -> list[str]:
 
 def run_command(options: dict[str, Any], file: str, seed: int) -> str:
     """The `schedsim run` command that redoes one run, given the report's options."""
-    words = ["schedsim", "run", shlex.quote(file), "--seed", str(seed)]
+    words = ["schedsim", "run", shlex.quote(file)]
+    if options["step_mode"] != STATEMENT:
+        words += ["--steps", options["step_mode"]]
+    words += ["--seed", str(seed)]
     if options["strategy"] != "random":
         words += ["--strategy", options["strategy"]]
     if options["strategy"] == "pct":
@@ -284,7 +290,8 @@ def _verdict(report: dict[str, Any]) -> str:
 def run_options(plan: Plan) -> dict[str, Any]:
     """The options of a single run, as `run_command` reads them."""
     options = plan.options
-    return {"strategy": options.strategy, "depth": options.depth, "pct_steps": plan.pct_steps,
+    return {"step_mode": plan.program.steps, "strategy": options.strategy, "depth": options.depth,
+            "pct_steps": plan.pct_steps,
             "max_steps": options.max_steps, "max_states": options.max_states}
 
 
@@ -304,5 +311,5 @@ def single_run_text(plan: Plan, result: RunResult, run: Run, file: str, predict:
     if predict:
         lines.append(f"reveal: {run_command(options, file, result.seed)}")
     elif result.status not in ("finished", UNFINISHED):
-        lines.append(f"replay: {replay_command(file, run.schedule)}")
+        lines.append(f"replay: {replay_command(file, run.schedule, plan.program.steps)}")
     return "\n".join(lines) + "\n"

@@ -69,7 +69,7 @@ def initial_state(program: Program) -> State:
     state = State(tuple(threads), program.initial_shared, _initial_prims(program), ())
     if fault:
         return state._replace(fault=fault)
-    return _checked(program, state, finished=_finished(program, state))
+    return _run_on_starts(program, _checked(program, state, finished=_finished(program, state)))
 
 
 def _initial_prims(program: Program) -> tuple:
@@ -137,9 +137,15 @@ def _some_runnable(program: Program, state: State) -> bool:
     return False
 
 
-def step(program: Program, state: State, tid: int) -> State:
-    """The state after thread `tid` takes its next step. `tid` must be runnable."""
+def step(program: Program, state: State, tid: int, whole: bool = True) -> State:
+    """The state after thread `tid` takes its next step. `tid` must be runnable.
+
+    In shared mode (`--steps shared`) a step is `_shared_step`'s; `whole=False`
+    takes one instruction only, the statement step that it is made of.
+    """
     thread = program.threads[tid]
+    if whole and thread.local_only:
+        return _shared_step(program, state, tid)
     pc, loc = state.threads[tid]
     if pc == DONE:  # the main thread, finished, takes the interpreter's exit
         ended = _checked(program, state, finished=True)
@@ -168,6 +174,60 @@ def step(program: Program, state: State, tid: int) -> State:
 
 
 _new_state = functools.partial(tuple.__new__, State)  # State._make without its Python-level call
+
+
+# -- shared mode: a step runs on through the local-only instructions after it ---------
+
+def _shared_step(program: Program, state: State, tid: int) -> State:
+    """The instruction that `tid` stands at, then the local-only ones that follow it, as one step.
+
+    Each part is a statement step, so every state of shared mode is one of
+    statement mode's. A thread that this step starts runs on through its own
+    first local-only instructions too. A step that would come round a loop
+    to the very place and locals it began at (`while not flag: pass`) is its
+    first instruction only, as in statement mode: else the thread would step
+    from a state to itself, and two such threads would step to one state.
+    """
+    pc = state.threads[tid][0]
+    first = step(program, state, tid, whole=False)
+    after = _run_on(program, first, tid, pc)
+    if after.threads[tid] == state.threads[tid]:
+        return first
+    instr = program.threads[tid].code[pc] if pc >= 0 else None
+    if isinstance(instr, p.Start) and after.fault is None:
+        after = _run_on(program, after, instr.thread, -1)
+    return after
+
+
+def _run_on(program: Program, state: State, tid: int, last: int) -> State:
+    """Take thread `tid`'s local-only instructions one after another, while they go forward from `last`.
+
+    The run stops at a back edge (the next round of a loop is a step of its
+    own, so a loop over locals still takes steps and a cycle still shows),
+    at an instruction that is not local-only, when the run has ended, and
+    before a local-only instruction that would end it (an exception, an
+    assertion, a final check that fails): that one stays a step of its own,
+    so other threads can still step before it, as in statement mode, and
+    both modes reach the same outcomes.
+    """
+    local_only = program.threads[tid].local_only
+    while state.fault is None:
+        pc = state.threads[tid][0]
+        if pc <= last or not local_only[pc]:  # DONE and NEW are negative: never past `last`
+            return state
+        after = step(program, state, tid, whole=False)
+        if after.fault is not None:
+            return state
+        state, last = after, pc
+    return state
+
+
+def _run_on_starts(program: Program, state: State) -> State:
+    """Shared mode's initial state: each running thread past its first local-only instructions."""
+    for tid, thread in enumerate(program.threads):
+        if thread.local_only and thread.starts_running:
+            state = _run_on(program, state, tid, -1)
+    return state
 
 
 def current_instruction(program: Program, state: State, tid: int) -> p.Instruction | None:

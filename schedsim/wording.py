@@ -110,3 +110,13 @@ def code_text(text: str) -> str:
         elif char == "#":
             return text[:position].rstrip()
     return text
+
+
+SHARED_STEPS = ("Steps: shared (--steps shared): a step is one shared access with the local-only statements "
+                "after it, so counts, probabilities and schedules are of these coarser steps; the outcomes are "
+                "those of one step per statement.")
+
+
+def step_mode_lines(step_mode: str) -> list[str]:
+    """The line a text report gives to coarser steps; none for the default, one step per statement."""
+    return [SHARED_STEPS] if step_mode == "shared" else []

@@ -185,6 +185,30 @@ def lockable_scenarios(draw) -> LockableScenario:
 
 
 @st.composite
+def looping_scenarios(draw) -> str:
+    """Scenario YAML as `scenarios()` draws it, each body perhaps inside a loop over locals:
+    `for i in range(2):`, or `n = 0` then `while n < 2:` that counts n up first, so that
+    runs of local steps meet back edges, loop tests and loop exits; or after a spin
+    `while x == 1: pass`, which can go round forever."""
+    shared = SHARED[:draw(st.integers(1, 2))]
+    lines = ["shared: {" + ", ".join(f"{name}: {draw(st.integers(0, 2))}" for name in shared) + "}",
+             "locks: [L]", "threads:"]
+    for thread in THREADS[:draw(st.integers(2, 3))]:
+        assigned: set[str] = set()
+        body = [line for _ in range(draw(st.integers(1, 2))) for line in draw(statements(shared, assigned, thread))]
+        loop = draw(st.sampled_from(["none", "for", "while", "spin"]))
+        if loop == "spin":  # wait while a shared variable has a value: a cycle of states, which may end
+            body = [f"while {draw(st.sampled_from(shared))} == {draw(st.integers(0, 2))}:", "    pass"] + body
+        elif loop == "for":
+            body = ["for i in range(2):"] + [f"    {line}" for line in body]
+        elif loop == "while":
+            body = ["n = 0", "while n < 2:", "    n += 1"] + [f"    {line}" for line in body]
+        lines.append(f"  {thread}: |")
+        lines += [f"    {line}" for line in body]
+    return "\n".join(lines) + "\n"
+
+
+@st.composite
 def symmetric_scenarios(draw, mixed: bool = False) -> str:
     """Scenario YAML with interchangeable threads: one body drawn once and run by 2-3 `count:` copies
     (that never read `index`), sometimes beside one other thread, over 1-2 shared values and a lock L."""
