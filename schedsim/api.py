@@ -264,7 +264,7 @@ def explore(source: Source, *, max_states: int = DEFAULT_BOUNDS.max_states,
             raise ScenarioError(f"reduce must be None or {POR!r}, not {reduce!r}")
         if steps != STATEMENT:
             raise ScenarioError("reduce='por' takes statement steps only")
-        reduction = explore_por(_program(source), max_states=max_states)
+        reduction = explore_por(_program(source, steps), max_states=max_states)
         empty = Findings(races_complete=False, starvation_complete=False)
         return Result(reduction.exploration, _analysis.reached(reduction.exploration), empty, reduction)
     exploration = _explore(_program(source, steps), max_states=max_states, symmetry=symmetry)
