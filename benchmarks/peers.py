@@ -7,6 +7,7 @@ Three modes, each printing Markdown tables:
     python3 benchmarks/peers.py --stages               # schedsim's stages timed separately, in-process
     python3 benchmarks/peers.py --cyclic               # analysis time against the largest SCC
     python3 benchmarks/peers.py --reduce --repeat 1    # explore --reduce por against the full graph and Harmony
+    python3 benchmarks/peers.py --symmetry --only counter_3x2,counter_4x2,counter_5x2,dining   # symmetry on and off, and Harmony
     python3 benchmarks/peers.py --tree /work/wt-x --append   # measure another tree; add the tables to README.md
     python3 benchmarks/peers.py --steps shared --only differ  # schedsim in both step modes, and Harmony
 
@@ -128,7 +129,10 @@ def run_schedsim(path: Path, tree: Path, timeout: float, repeat: int, options: t
     if run.returncode not in SCHEDSIM_EXITS:
         return _failed(run, "schedsim")
     report = json.loads(run.stdout)
-    return Result(run.seconds, report["states"], schedsim_verdict(report), extra={"ends": ends_of(report)})
+    symmetry = report.get("symmetry") or {}
+    explored = symmetry.get("explored_states", report["states"])
+    return Result(run.seconds, report["states"], schedsim_verdict(report),
+                  extra={"ends": ends_of(report), "explored": explored, "reduced": symmetry.get("reduced", False)})
 
 
 def ends_of(report: dict) -> set:
@@ -259,6 +263,20 @@ def steps_tables(results: dict[str, dict[str, Result]], timeout: float) -> str:
                       "Harmony states", "Harmony", "ratio (shared / Harmony)"], times)
             + "\n\nWhat each reported:\n\n"
             + markdown(["model", "schedsim, statement steps", "schedsim, shared steps", "Harmony"], verdicts))
+
+
+def symmetry_tables(results: dict[str, dict[str, Result]], timeout: float) -> str:
+    """schedsim as it runs by default (alike threads reduced by symmetry) and with --no-symmetry, beside Harmony."""
+    rows = []
+    for name, by_tool in results.items():
+        reduced, full, harmony = by_tool["symmetry"], by_tool["full"], by_tool["harmony"]
+        explored = reduced.extra.get("explored") if reduced.extra.get("reduced") else None
+        rows.append([name, count_text(reduced.states), count_text(explored), seconds_text(reduced, timeout),
+                     seconds_text(full, timeout), count_text(harmony.states), seconds_text(harmony, timeout),
+                     ratio_text(reduced, harmony, timeout), ratio_text(full, harmony, timeout),
+                     "yes" if reduced.extra.get("ends") == full.extra.get("ends") and full.seconds else "-"])
+    return markdown(["model", "states (full graph)", "explored (symmetry)", "schedsim", "--no-symmetry",
+                     "Harmony states", "Harmony", "ratio", "ratio --no-symmetry", "same outcomes"], rows)
 
 
 # -- schedsim's stages, in-process (the worker runs in a subprocess of its own) ---------------
@@ -439,6 +457,23 @@ def measure_steps(chosen, directory: Path, args: argparse.Namespace) -> str:
     return steps_tables(results, args.timeout)
 
 
+def measure_symmetry(chosen, directory: Path, args: argparse.Namespace) -> str:
+    """--symmetry: each model through schedsim with and without symmetry reduction, and through Harmony."""
+    results = {}
+    for model in chosen:
+        paths = model_set.write(model, directory)
+        results[model.name] = {
+            "symmetry": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat),
+            "full": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat, ("--no-symmetry",)),
+            "harmony": run_harmony(paths["harmony"], args.timeout, args.repeat) if "harmony" in paths
+            else Result(note="no model"),
+        }
+        print(f"  {model.name}: " + "; ".join(f"{tool} {seconds_text(result, args.timeout)}"
+                                              for tool, result in results[model.name].items()),
+              file=sys.stderr, flush=True)
+    return symmetry_tables(results, args.timeout)
+
+
 def measure_peers(chosen, directory: Path, args: argparse.Namespace) -> str:
     results = {}
     for model in chosen:
@@ -504,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
                       help="the cyclic family: analysis time against the largest strongly connected component")
     mode.add_argument("--reduce", action="store_true",
                       help="explore --reduce por against the full exploration and Harmony (models.reduction_models)")
+    mode.add_argument("--symmetry", action="store_true",
+                      help="schedsim with symmetry reduction (its default) and with --no-symmetry, beside Harmony")
     mode.add_argument("--stage-worker", metavar="FILE", help=argparse.SUPPRESS)
     parser.add_argument("--scc", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--only", help="comma-separated parts of model names (see models.py --list)")
@@ -532,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="schedsim-peers-") as directory:
         if args.reduce:
             tables = measure_reduction(chosen, Path(directory), args)
+        elif args.symmetry:
+            tables = measure_symmetry(chosen, Path(directory), args)
         elif args.cyclic or args.stages:
             tables = measure_stages(chosen, Path(directory), args, with_scc=args.cyclic)
         elif args.steps == "shared":
@@ -542,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     if args.append:
         kind = ("cyclic family" if args.cyclic else "schedsim's stages" if args.stages
-                else "partial-order reduction" if args.reduce else "peers")
+                else "partial-order reduction" if args.reduce else "symmetry" if args.symmetry else "peers")
         kind += ", --steps shared" if args.steps == "shared" else ""
         append_to_readme(f"peers.py, {kind}: {time.strftime('%Y-%m-%d', time.gmtime())}, "
                          f"schedsim at {tree_version(args.tree)}", text)
