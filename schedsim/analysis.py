@@ -27,9 +27,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
@@ -37,6 +35,9 @@ from .graphs import Components, components
 from .limits import DEFAULT_BOUNDS, Bounds
 from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
+
+if TYPE_CHECKING:
+    import numpy as np  # loaded only where a cycle is solved in floating point (see graphs)
 
 RUNS_FOREVER = "runs_forever"
 
@@ -180,14 +181,13 @@ def _exact_unit(exploration: Exploration, order: list[int]) -> int:
     """
     offsets, targets = exploration.offsets, exploration.targets
     depth = [0] * len(exploration.states)
-    degrees = set(np.unique(np.diff(np.frombuffer(offsets, dtype=np.int64))).tolist()) - {0} | {1}
+    degrees = set(map(int.__sub__, offsets[1:], offsets[:-1]))
     for node in order:
         below = depth[node] + 1
-        for edge in range(offsets[node], offsets[node + 1]):
-            successor = targets[edge]
+        for successor in targets[offsets[node]:offsets[node + 1]]:
             if depth[successor] < below:
                 depth[successor] = below
-    return math.lcm(*degrees) ** max(depth)
+    return math.lcm(1, *degrees - {0}) ** max(depth)
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -376,6 +376,8 @@ def _float_visits(members: list[int], inside: list[tuple[int, int, int]], inflow
     guessed. An LU solve is followed by one step of iterative refinement
     with the same factors; the residual left is what the report states.
     """
+    import numpy as np
+
     size = len(members)
     source, target, degree = (np.array(column, dtype=np.float64).reshape(-1) for column in zip(*inside)) if inside \
         else (np.zeros(0), np.zeros(0), np.ones(0))
@@ -407,6 +409,7 @@ def _float_visits(members: list[int], inside: list[tuple[int, int, int]], inflow
 def _summed_visits(members: list[int], rows: np.ndarray, columns: np.ndarray, degree: np.ndarray, rhs: np.ndarray,
                    iterations: int) -> tuple[dict[int, float], float | None]:
     """Visits as the sum of the mass still inside after 0, 1, 2, ... steps, while that mass is not negligible."""
+    import numpy as np
     from scipy.sparse import csr_matrix
 
     size = len(members)

@@ -29,7 +29,7 @@ from . import realrun
 from .frontends import pyrun
 from .analysis import Analysis, Outcome, analyse
 from .explorer import INTERRUPTED, Exploration, explore
-from .limits import DEFAULT_BOUNDS
+from .limits import CROSSCHECK_RUNS, DEFAULT_BOUNDS
 from .program import DONE, NEW, Program
 from .pyexport import ExportError, Limits, export_python
 from .realrun import Timeouts
@@ -41,7 +41,7 @@ from .semantics import DEADLOCK
 from .strategies.randomwalk import RandomWalk
 
 AGREE, MISMATCH, INCOMPLETE = "agree", "mismatch", "incomplete"
-DEFAULT_RUNS = 50
+DEFAULT_RUNS = CROSSCHECK_RUNS
 TIMEOUT = "timeout"  # a free run that did not end by its deadline: not one of SPEC's statuses
 
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, total_count
 from .explorer import Exploration
-from .findings import Findings
 from .program import Program
 from .replay import Run
 from .semantics import VIOLATION
 from .values import strict_json, to_json
+
+if TYPE_CHECKING:
+    from .findings import Findings  # which loads numpy, for the liveness search: not needed to print a report
 
 
 def json_text(data: dict[str, Any] | list) -> str:
