@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import program as p
 from .explorer import Exploration, gc_paused, moves, schedule_to
-from .graphs import Components, components
+from .graphs import Components, components, height
 from .limits import DEFAULT_BOUNDS, Bounds
 from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, status, waiting_for
@@ -140,10 +140,13 @@ def reached(exploration: Exploration) -> Analysis:
 
 
 def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) -> Analysis:
-    parts = components(exploration)
-    if parts.acyclic:
-        order = parts.node_order()
-        flow = _Flow(exploration, _exact_unit(exploration, order), progress)
+    longest = height(exploration)  # the common case: every step leads to a later node, no cycle
+    parts = components(exploration) if longest is None else None
+    acyclic = parts is None or parts.acyclic
+    if acyclic:
+        order = range(len(exploration.states)) if parts is None else parts.node_order()
+        longest = height(exploration, order) if longest is None else longest
+        flow = _Flow(exploration, _exact_unit(exploration, longest), progress)
         flow.through_dag(order)
         loops: list[Loop] = []
     else:
@@ -162,7 +165,7 @@ def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) 
         else:
             forever.append((min(members), mass, message))
     outcomes = _outcomes(exploration, flow.ends, flow.probability, forever)
-    total = INFINITE if not parts.acyclic else total_count(outcome.interleavings for outcome in outcomes)
+    total = INFINITE if not acyclic else total_count(outcome.interleavings for outcome in outcomes)
     return Analysis(outcomes, total, loops, never_ends, flow.probability(flow.unexplored),
                     _deadlock_states(exploration, flow.ends), residual=flow.residual, unsolved=flow.unsolved)
 
@@ -172,22 +175,16 @@ def _deadlock_states(exploration: Exploration, ends: dict) -> int:
     return sum(1 for node in ends if status(program, states[node]) == DEADLOCK)
 
 
-def _exact_unit(exploration: Exploration, order: list[int]) -> int:
-    """L**H, where L is the lcm of the out-degrees and H the longest path.
+def _exact_unit(exploration: Exploration, longest: int) -> int:
+    """L**H, where L is the lcm of the out-degrees and H the longest path (`longest` steps).
 
     Starting with this much mass, every share mass // outdegree is exact: a
     path's share keeps a factor L for every step it has left. Integers are
     several times faster than Fractions, and only the ends become fractions.
     """
-    offsets, targets = exploration.offsets, exploration.targets
-    depth = [0] * len(exploration.states)
+    offsets = exploration.offsets
     degrees = set(map(int.__sub__, offsets[1:], offsets[:-1]))
-    for node in order:
-        below = depth[node] + 1
-        for successor in targets[offsets[node]:offsets[node + 1]]:
-            if depth[successor] < below:
-                depth[successor] = below
-    return math.lcm(1, *degrees - {0}) ** max(depth)
+    return math.lcm(1, *degrees - {0}) ** longest
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -256,8 +253,7 @@ class _Flow:
                 self.end(node)
                 continue
             count, share = counts[node], mass[node] // (end - begin)
-            for edge in range(begin, end):
-                successor = targets[edge]
+            for successor in targets[begin:end]:
                 counts[successor] += count
                 mass[successor] += share
             if done % self.PROGRESS_EVERY == 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from .explorer import Exploration
 
@@ -125,6 +125,30 @@ def steps_forward(exploration: Exploration) -> bool:
         if begin != end and min(targets[begin:end]) <= node:
             return False
     return True
+
+
+def height(exploration: Exploration, order: Iterable[int] | None = None) -> int | None:
+    """The number of steps of the longest path from the initial state.
+
+    `order` lists the nodes so that each comes before those it steps into;
+    without it, node order is tried, and the answer is None if some step
+    leads back to an earlier node (the graph may have a cycle: see
+    `components`). Either way one pass in Python, as in `steps_forward`.
+    """
+    offsets, targets = exploration.offsets, exploration.targets
+    depth = [0] * len(exploration.states)
+    forward = order is None
+    for node in range(len(depth)) if forward else order:
+        begin, end = offsets[node], offsets[node + 1]
+        if begin == end:
+            continue
+        below, successors = depth[node] + 1, targets[begin:end]
+        if forward and min(successors) <= node:
+            return None
+        for successor in successors:
+            if depth[successor] < below:
+                depth[successor] = below
+    return max(depth)
 
 
 def components(exploration: Exploration) -> Components:
