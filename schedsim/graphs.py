@@ -139,13 +139,10 @@ def height(exploration: Exploration, order: Iterable[int] | None = None) -> int 
     depth = [0] * len(exploration.states)
     forward = order is None
     for node in range(len(depth)) if forward else order:
-        begin, end = offsets[node], offsets[node + 1]
-        if begin == end:
-            continue
-        below, successors = depth[node] + 1, targets[begin:end]
-        if forward and min(successors) <= node:
-            return None
-        for successor in successors:
+        below = depth[node] + 1
+        for successor in targets[offsets[node]:offsets[node + 1]]:
+            if forward and successor <= node:
+                return None
             if depth[successor] < below:
                 depth[successor] = below
     return max(depth)
