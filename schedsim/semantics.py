@@ -382,8 +382,10 @@ def _as_list(value: Any) -> Any:
 
 
 def _write(state: State, instr: Any, loc: tuple, value: Any) -> tuple:
-    shared = _set(state.shared, instr.variable, value)
-    return instr.next, _cleared(loc, instr.clear), shared, state.prims, state.output, state.threads
+    shared = list(state.shared)  # _set inline: every write of a shared variable comes here
+    shared[instr.variable] = value
+    return instr.next, _cleared(loc, instr.clear) if instr.clear else loc, tuple(shared), state.prims, state.output, \
+        state.threads
 
 
 def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple) -> tuple:
