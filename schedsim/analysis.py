@@ -27,18 +27,19 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import program as p
 from . import symmetry
 from .explorer import Exploration, gc_paused, moves, names_at, real_state, schedule_to
 from .symmetry import restored
-from .graphs import Components, components
+from .graphs import Components, components, height
 from .limits import DEFAULT_BOUNDS, Bounds
 from .values import Exact
 from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, renamed, status, waiting_for
+
+if TYPE_CHECKING:
+    import numpy as np  # loaded only where a cycle is solved in floating point (see graphs)
 
 RUNS_FOREVER = "runs_forever"
 
@@ -141,10 +142,13 @@ def reached(exploration: Exploration) -> Analysis:
 
 
 def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) -> Analysis:
-    parts = components(exploration)
-    if parts.acyclic:
-        order = parts.node_order()
-        flow = _Flow(exploration, _exact_unit(exploration, order), progress)
+    longest = height(exploration)  # the common case: every step leads to a later node, no cycle
+    parts = components(exploration) if longest is None else None
+    acyclic = parts is None or parts.acyclic
+    if acyclic:
+        order = range(len(exploration.states)) if parts is None else parts.node_order()
+        longest = height(exploration, order) if longest is None else longest
+        flow = _Flow(exploration, _exact_unit(exploration, longest), progress)
         flow.through_dag(order)
         loops: list[Loop] = []
     else:
@@ -163,7 +167,7 @@ def _analyse(exploration: Exploration, bounds: Bounds, progress: StageProgress) 
         else:
             forever.append((min(members), mass, message))
     outcomes = _outcomes(exploration, flow.ends, flow.probability, forever)
-    total = INFINITE if not parts.acyclic else total_count(outcome.interleavings for outcome in outcomes)
+    total = INFINITE if not acyclic else total_count(outcome.interleavings for outcome in outcomes)
     return Analysis(outcomes, total, loops, never_ends, flow.probability(flow.unexplored),
                     _deadlock_states(exploration, flow.ends), residual=flow.residual, unsolved=flow.unsolved)
 
@@ -175,23 +179,16 @@ def _deadlock_states(exploration: Exploration, ends: dict) -> int:
                for node in ends if status(program, states[node]) == DEADLOCK)
 
 
-def _exact_unit(exploration: Exploration, order: list[int]) -> int:
-    """L**H, where L is the lcm of the out-degrees and H the longest path.
+def _exact_unit(exploration: Exploration, longest: int) -> int:
+    """L**H, where L is the lcm of the out-degrees and H the longest path (`longest` steps).
 
     Starting with this much mass, every share mass // outdegree is exact: a
     path's share keeps a factor L for every step it has left. Integers are
     several times faster than Fractions, and only the ends become fractions.
     """
-    offsets, targets = exploration.offsets, exploration.targets
-    depth = [0] * len(exploration.states)
-    degrees = set(np.unique(np.diff(np.frombuffer(offsets, dtype=np.int64))).tolist()) - {0} | {1}
-    for node in order:
-        below = depth[node] + 1
-        for edge in range(offsets[node], offsets[node + 1]):
-            successor = targets[edge]
-            if depth[successor] < below:
-                depth[successor] = below
-    return math.lcm(*degrees) ** max(depth)
+    offsets = exploration.offsets
+    degrees = set(map(int.__sub__, offsets[1:], offsets[:-1]))
+    return math.lcm(1, *degrees - {0}) ** longest
 
 
 def _add(a: Any, b: Any) -> Any:
@@ -260,8 +257,7 @@ class _Flow:
                 self.end(node)
                 continue
             count, share = counts[node], mass[node] // (end - begin)
-            for edge in range(begin, end):
-                successor = targets[edge]
+            for successor in targets[begin:end]:
                 counts[successor] += count
                 mass[successor] += share
             if done % self.PROGRESS_EVERY == 0:
@@ -380,6 +376,8 @@ def _float_visits(members: list[int], inside: list[tuple[int, int, int]], inflow
     guessed. An LU solve is followed by one step of iterative refinement
     with the same factors; the residual left is what the report states.
     """
+    import numpy as np
+
     size = len(members)
     source, target, degree = (np.array(column, dtype=np.float64).reshape(-1) for column in zip(*inside)) if inside \
         else (np.zeros(0), np.zeros(0), np.ones(0))
@@ -411,6 +409,7 @@ def _float_visits(members: list[int], inside: list[tuple[int, int, int]], inflow
 def _summed_visits(members: list[int], rows: np.ndarray, columns: np.ndarray, degree: np.ndarray, rhs: np.ndarray,
                    iterations: int) -> tuple[dict[int, float], float | None]:
     """Visits as the sum of the mass still inside after 0, 1, 2, ... steps, while that mass is not negligible."""
+    import numpy as np
     from scipy.sparse import csr_matrix
 
     size = len(members)
@@ -470,7 +469,7 @@ def _runs_forever(exploration: Exploration, members: list[int]) -> str | None:
 def _outcomes(exploration: Exploration, ends: dict, probability: Callable[[Any], Any],
               forever: list[tuple[int, Any, str]] = ()) -> list[Outcome]:
     """Ends with equal keys grouped into outcomes, most likely first within each status."""
-    program, states = exploration.program, exploration.states
+    states = exploration.states
     groups: dict[tuple, list] = {}  # key -> [nearest node, count, mass]
     for node in sorted(ends):  # BFS order: the first found is the nearest
         count, mass = ends[node]

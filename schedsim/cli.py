@@ -18,31 +18,27 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from . import render
 from .analysis import analyse
 from .compiler import compile_scenario
 from .errors import ScenarioError
 from .explorer import INTERRUPTED, Exploration, explore
-from .limits import PICTURE_LIMIT
+from .limits import CROSSCHECK_RUNS, DEFAULT_BOUNDS, EXPLORE_TOP, PICTURE_LIMIT, SAMPLE_DEPTH, SAMPLE_RUNS, SAMPLE_TOP
+from .por import POR, explore_por
 from .program import STATEMENT, STEP_MODES, Program
 from .replay import ScheduleError, parse_schedule, replay
-from .findings import Findings, find
-from .limits import DEFAULT_BOUNDS
-from .por import POR, explore_por
 from .report import build_reduced_report, build_report, exit_status, json_text, run_json
-from .sample_report import build_sample_report, sample_exit_status, sample_text, single_run_text
-from .sampling import (DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, UNFINISHED, SampleError,
-                       SampleOptions, sample, single_run, validate)
 from .scenario import load
-from .crosscheck import DEFAULT_RUNS as CROSSCHECK_RUNS, Options as CrosscheckOptions, crosscheck
-from .crosscheck import exit_status as crosscheck_exit_status
-from .crosscheck_text import crosscheck_text
-from .pyexport import export_python
-from .realrun import RealRunError
+
+if TYPE_CHECKING:
+    from .sampling import SampleOptions
+
+# The findings (numpy, for the liveness search), the text reports, the sampler and the
+# cross-check load in the commands that use them: a small scenario's whole run takes less
+# time than loading them all did.
 
 OK, FAILS, BAD_INPUT, PARTIAL, INTERNAL = 0, 1, 2, 3, 4
 
@@ -169,7 +165,7 @@ def _steps_option(function: Any) -> Any:
 @main.command("explore")
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text (a list of them for several files).")
-@click.option("--top", type=click.IntRange(min=1), default=render.DEFAULT_TOP, show_default=True,
+@click.option("--top", type=click.IntRange(min=1), default=EXPLORE_TOP, show_default=True,
               help="Describe at most this many outcomes of each status, the most likely first; the rest are summed up.")
 @click.option("--all", "show_all", is_flag=True, help="Describe every outcome.")
 @_max_states_option
@@ -192,6 +188,8 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
     (2 bad input, then 1 something can go wrong, then 3 incomplete, then 0)."""
     if html_output and len(files) > 1:
         _fail("--html writes the page of one FILE; give one, or use `schedsim html` for each")
+    from . import render
+
     if html_output and reduce:
         _fail("--html needs the full state graph; leave out --reduce")
     if reduce and steps != STATEMENT:
@@ -228,6 +226,8 @@ WORST = (OK, PARTIAL, FAILS, BAD_INPUT, INTERNAL)  # exit statuses from best to 
 def _explore_report(program: Program, max_states: int, max_race_states: int,
                     symmetry: bool = True) -> tuple[Exploration, dict[str, Any]]:
     """Explore, analyse and search one program, with progress and warnings on stderr."""
+    from .findings import Findings, find
+
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress, symmetry=symmetry)
     progress.done()
@@ -296,6 +296,8 @@ def html_command(file: str, output: str, seed: int, max_states: int, max_race_st
 @_steps_option
 def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bool, steps: str) -> None:
     """Run FILE with the given schedule and show it step by step."""
+    from . import render
+
     program = _program(file, steps)
     try:
         schedule = parse_schedule(schedule_text)
@@ -318,6 +320,8 @@ def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bo
 @_steps_option
 def show_command(file: str, steps: str) -> None:
     """Print the compiled steps of FILE, one a line, with their source lines."""
+    from . import render
+
     click.echo(render.program_text(_program(file, steps)), nl=False)
 
 
@@ -359,7 +363,7 @@ def _sampling_options(function: Any) -> Any:
         click.option("--strategy", default="random", show_default=True, metavar="NAME",
                      help="random (each step uniform among runnable threads), uniform (each interleaving "
                           "equally likely) or pct (Burckhardt et al. 2010)."),
-        click.option("--depth", default=str(DEFAULT_DEPTH), show_default=True, metavar="D",
+        click.option("--depth", default=str(SAMPLE_DEPTH), show_default=True, metavar="D",
                      help="pct: the bug depth d, which gives d-1 priority change points."),
         click.option("--pct-steps", default=None, metavar="K",
                      help="pct: change points fall among the first K steps [default: the length of one probe run]."),
@@ -395,6 +399,8 @@ def _whole(option: str, text: str | None) -> int | None:
 
 def _options(**texts: str | None) -> SampleOptions:
     """SampleOptions from the command line's strings; numbers checked by `_whole`."""
+    from .sampling import SampleError, SampleOptions, validate
+
     values: dict[str, Any] = {"strategy": texts.pop("strategy")}
     for name, text in texts.items():
         value = _whole("--" + name.replace("_", "-"), text)
@@ -410,10 +416,10 @@ def _options(**texts: str | None) -> SampleOptions:
 
 @main.command("sample")
 @click.argument("file", type=click.Path())
-@click.option("--runs", default=str(DEFAULT_RUNS), show_default=True, metavar="N", help="How many runs.")
+@click.option("--runs", default=str(SAMPLE_RUNS), show_default=True, metavar="N", help="How many runs.")
 @click.option("--jobs", default="1", show_default=True, metavar="J",
               help="Worker processes; the output is the same for every J.")
-@click.option("--top", default=str(DEFAULT_TOP), show_default=True, metavar="T",
+@click.option("--top", default=str(SAMPLE_TOP), show_default=True, metavar="T",
               help="Describe at most T outcomes of each status (0: all); the rest are counted.")
 @click.option("--cluster", default=None, metavar="ADDRESS",
               help="Run on a Dask cluster: tcp://HOST:PORT of its scheduler, or 'local' for a LocalCluster "
@@ -425,6 +431,9 @@ def sample_command(file: str, runs: str, jobs: str, top: str, cluster: str | Non
                    strategy: str, depth: str, pct_steps: str | None, max_steps: str, max_states: str,
                    as_json: bool, steps: str) -> None:
     """Run FILE many times, each run picked by a strategy from a seed, and tally the outcomes."""
+    from .sample_report import build_sample_report, sample_exit_status, sample_text
+    from .sampling import SampleError, sample
+
     options = _options(runs=runs, top=top, seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
                        max_steps=max_steps, max_states=max_states)
     workers = _whole("--jobs", jobs)
@@ -466,6 +475,7 @@ def _sample_on_cluster(file: str, steps: str, options: SampleOptions, cluster: s
                        batch: int | None):
     """sample --cluster: the scenario goes to the workers as parsed data; progress on stderr."""
     from .distributed import ClusterError, Recipe, sample_on_cluster
+    from .sampling import SampleError
 
     scenario, program = _scenario_program(file, steps)
     progress = _ProgressLine()
@@ -490,6 +500,9 @@ def _sample_on_cluster(file: str, steps: str, options: SampleOptions, cluster: s
 def run_command(file: str, predict: bool, show_locals: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
                 max_steps: str, max_states: str, as_json: bool, steps: str) -> None:
     """One run of FILE, picked by a strategy from a seed, as a trace: a column per thread, a row per step."""
+    from .sample_report import single_run_text
+    from .sampling import UNFINISHED, SampleError, single_run
+
     if predict and as_json:
         _fail("--predict is for a class to read; it does not go with --json")
     options = _options(seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
@@ -533,6 +546,8 @@ def _bad_scenario(file: str, error: ScenarioError) -> None:
 @click.option("--python", "as_python", is_flag=True, help="A standalone Python program with real threading.")
 def export_command(file: str, as_python: bool) -> None:
     """Print FILE as a real program: with --python, one that python3 runs on real threads."""
+    from .pyexport import export_python
+
     if not as_python:
         _fail("say what to export: --python")
     scenario, program = _scenario_program(file)
@@ -554,6 +569,10 @@ def export_command(file: str, as_python: bool) -> None:
 @_steps_option
 def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: bool, max_states: int, steps: str) -> None:
     """Check the model of FILE against real threading runs; exit 1 on a MODEL MISMATCH."""
+    from .crosscheck import Options as CrosscheckOptions, crosscheck, exit_status as crosscheck_exit_status
+    from .crosscheck_text import crosscheck_text
+    from .realrun import RealRunError
+
     scenario, program = _scenario_program(file, steps)
     options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)
     try:

@@ -856,9 +856,9 @@ def _loop_own_statements(loop: ast.While | ast.For) -> list[ast.stmt]:
 def _load_local(name: str, slot: int, message: str | None = None) -> p.Expr:
     message = message or f"cannot access local variable '{name}' where it is not associated with a value"
 
-    def load(loc: tuple, st: Any) -> Any:
+    def load(loc: tuple, st: Any, unset: p.Unset = p.UNSET) -> Any:
         value = loc[slot]
-        if value is p.UNSET:
+        if value is unset:
             raise UnboundLocalError(message)
         return value
     return load

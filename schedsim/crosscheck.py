@@ -30,7 +30,7 @@ from .frontends import pyrun
 from .analysis import Analysis, Outcome, analyse
 from .compiler import with_steps
 from .explorer import INTERRUPTED, Exploration, explore
-from .limits import DEFAULT_BOUNDS
+from .limits import CROSSCHECK_RUNS, DEFAULT_BOUNDS
 from .program import DONE, NEW, STATEMENT, Program
 from .pyexport import ExportError, Limits, export_python
 from .realrun import Timeouts
@@ -42,7 +42,7 @@ from .semantics import DEADLOCK, State, initial_state, step
 from .strategies.randomwalk import RandomWalk
 
 AGREE, MISMATCH, INCOMPLETE = "agree", "mismatch", "incomplete"
-DEFAULT_RUNS = 50
+DEFAULT_RUNS = CROSSCHECK_RUNS
 TIMEOUT = "timeout"  # a free run that did not end by its deadline: not one of SPEC's statuses
 
 

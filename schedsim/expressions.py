@@ -60,10 +60,16 @@ def _mod(left: Any, right: Any) -> Any:
     return bounded(left % right)
 
 
+_SMALL_INT = 1 << min(62, DEFAULT_BOUNDS.max_int_bits)  # an int below this in size is always held
+
+
 def _checked(op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
     """An operator whose result the model must be able to hold (it grows at most one bit or twice the size)."""
     def checked(left: Any, right: Any) -> Any:
-        return bounded(op(left, right))
+        result = op(left, right)
+        if type(result) is int and -_SMALL_INT < result < _SMALL_INT:  # the common case, without a call
+            return result
+        return bounded(result)
     checked.__name__ = op.__name__
     return checked
 
@@ -133,6 +139,9 @@ def _binop(node: ast.BinOp, load: Load) -> Expr:
         raise unsupported(node, f"unsupported operator in {ast.unparse(node)}")
     left = compile_expression(node.left, load)
     right = compile_expression(node.right, load)
+    if isinstance(node.right, ast.Constant):  # `a + 1`: the constant inline, one call fewer a step
+        value = node.right.value
+        return lambda loc, st: op(left(loc, st), value)
     return lambda loc, st: op(left(loc, st), right(loc, st))
 
 

@@ -99,6 +99,14 @@ class Bounds:
 
 DEFAULT_BOUNDS = Bounds()
 
+# How much a command does unless told otherwise: not bounds, but kept here with them so that the
+# command line can show every default without loading the stages that use them.
+EXPLORE_TOP = 3       # explore: outcomes described per status unless --top or --all; one screen
+SAMPLE_RUNS = 100     # sample --runs
+SAMPLE_DEPTH = 3      # sample, run --depth (pct)
+SAMPLE_TOP = 10       # sample --top
+CROSSCHECK_RUNS = 50  # crosscheck --runs: sampled schedules, and free runs
+
 # A state-graph picture (DOT) of more states than this draws the shortest path to each end unless
 # `schedsim graph --full`: a few hundred boxes are no longer readable.
 PICTURE_LIMIT = 100

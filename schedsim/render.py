@@ -11,6 +11,7 @@ from typing import Any
 
 from .analysis import outcome_key
 from .findings_text import findings_lines
+from .limits import EXPLORE_TOP
 from .program import Program
 from .program import UNSET
 from .replay import Run, Step, replay_command
@@ -26,7 +27,7 @@ GOOD = ("finished", "runs_forever")  # statuses that are not failures
 
 
 OUTPUT_SHOWN = 300  # characters of an outcome's output in text; --json has all of it
-DEFAULT_TOP = 3  # outcomes described per status unless --top or --all says otherwise: one screen
+DEFAULT_TOP = EXPLORE_TOP  # outcomes described per status unless --top or --all says otherwise: one screen
 
 MEASURES = ("An interleaving is one order in which the threads' steps can run to the end; an outcome's count "
             "is how many of them end that way. Its probability is the chance of it when the scheduler, at "

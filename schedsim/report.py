@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, reached, total_count
 from .explorer import Exploration, full_size
-from .findings import Findings
 from .por import COVERS, NOT_COVERED, POR, Reduction
 from .program import Program
 from .replay import Run
 from .semantics import VIOLATION
 from .symmetry import find as find_symmetry
 from .values import strict_json, to_json
+
+if TYPE_CHECKING:
+    from .findings import Findings  # which loads numpy, for the liveness search: not needed to print a report
 
 
 def json_text(data: dict[str, Any] | list) -> str:
@@ -98,6 +100,8 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
 def build_reduced_report(reduction: Reduction) -> dict[str, Any]:
     """The report of a `--reduce por` exploration: explore's keys, every end reached without counts or
     probabilities, no findings, and a "reduction" key that says what the outcomes cover."""
+    from .findings import Findings
+
     exploration = reduction.exploration
     report = build_report(exploration, reached(exploration), Findings(races_complete=False, starvation_complete=False))
     report.update(analysis_complete=True, never_ends_probability=None, unexplored_probability=None,

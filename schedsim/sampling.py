@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
 from .explorer import INTERRUPTED, Exploration, explore
 from .interrupts import Interrupt, deferred
-from .limits import DEFAULT_BOUNDS
+from .limits import DEFAULT_BOUNDS, SAMPLE_DEPTH, SAMPLE_RUNS, SAMPLE_TOP
 from .program import Program
 from .semantics import State, initial_state, runnable, status, step
 from .strategies import NAMES, Strategy
@@ -32,9 +32,7 @@ from .strategies.uniform import CyclicGraph, Uniform
 
 UNFINISHED = "unfinished"  # not one of SPEC's statuses: the run went over max_steps
 
-DEFAULT_RUNS = 100
-DEFAULT_DEPTH = 3
-DEFAULT_TOP = 10
+DEFAULT_RUNS, DEFAULT_DEPTH, DEFAULT_TOP = SAMPLE_RUNS, SAMPLE_DEPTH, SAMPLE_TOP
 
 
 class SampleError(ValueError):

@@ -165,8 +165,9 @@ def step(program: Program, state: State, tid: int, whole: bool = True) -> State:
         return state._replace(fault=_fault(VIOLATION, thread, instr, f"assertion failed: {instr.text}{detail}"))
     except RUNTIME_ERRORS as exc:
         return state._replace(fault=_fault(ERROR, thread, instr, f"{type(exc).__name__}: {exc}"))
-    threads = threads[:tid] + ((pc, loc),) + threads[tid + 1:]
-    new = _new_state((threads, shared, prims, output, None))
+    threads = list(threads)
+    threads[tid] = (pc, loc)
+    new = _new_state((tuple(threads), shared, prims, output, None))
     if program.always_checks or (pc == DONE and program.final_checks):
         finished = pc == DONE and _finished(program, new) and not _shutting_down(program, new)
         return _checked(program, new, finished)
@@ -362,27 +363,33 @@ def _settle(thread: p.ThreadProgram, pc: int, loc: tuple) -> tuple[int, tuple]:
         if rounds > DEFAULT_BOUNDS.max_silent_rounds:
             raise OutOfModel(f"for loops ran {DEFAULT_BOUNDS.max_silent_rounds:,} rounds without a step of their "
                              "own (a loop over an empty range, nested in a long one): more than the model follows")
+        values = list(loc)  # one copy for the two or three slots each changes
+        counter = instr.counter
         if isinstance(instr, p.ForInit):
             numbers = range(instr.start(loc, None), instr.stop(loc, None), instr.step(loc, None))
-            loc = _cleared(loc, instr.clear)
-            loc = _set(_set(_set(loc, instr.counter, numbers.start), instr.counter + 1, numbers.stop),
-                       instr.counter + 2, numbers.step)
+            for slot in instr.clear:
+                values[slot] = UNSET
+            values[counter:counter + 3] = numbers.start, numbers.stop, numbers.step
             pc = instr.next
         else:  # ForIter
-            current, stop, stride = loc[instr.counter:instr.counter + 3]
-            if (stride > 0 and current < stop) or (stride < 0 and current > stop):
-                loc = _set(_set(loc, instr.variable, current), instr.counter, current + stride)
+            current, stop, stride = values[counter:counter + 3]
+            if current < stop if stride > 0 else current > stop:
+                values[instr.variable] = current
+                values[counter] = current + stride
                 pc = instr.next
             else:
-                loc = _cleared(loc, (instr.counter, instr.counter + 1, instr.counter + 2))
+                values[counter:counter + 3] = UNSET, UNSET, UNSET
                 pc = instr.exit
+        loc = tuple(values)
     if pc == DONE:
         return DONE, ()
     return pc, loc
 
 
 def _set(items: tuple, index: int, value: Any) -> tuple:
-    return items[:index] + (value,) + items[index + 1:]
+    values = list(items)  # twice as fast as items[:index] + (value,) + items[index + 1:]
+    values[index] = value
+    return tuple(values)
 
 
 def _cleared(loc: tuple, slots: tuple[int, ...]) -> tuple:
@@ -405,8 +412,12 @@ def _read(program: Program, state: State, tid: int, instr: p.Read, loc: tuple) -
 
 
 def _set_local(program: Program, state: State, tid: int, instr: p.SetLocal, loc: tuple) -> tuple:
-    loc = _set(_cleared(loc, instr.clear), instr.slot, instr.value(loc, state))
-    return instr.next, loc, state.shared, state.prims, state.output, state.threads
+    value = instr.value(loc, state)
+    values = list(loc)
+    for slot in instr.clear:
+        values[slot] = UNSET
+    values[instr.slot] = value
+    return instr.next, tuple(values), state.shared, state.prims, state.output, state.threads
 
 
 def _set_shared(program: Program, state: State, tid: int, instr: p.SetShared, loc: tuple) -> tuple:
@@ -431,8 +442,10 @@ def _as_list(value: Any) -> Any:
 
 
 def _write(state: State, instr: Any, loc: tuple, value: Any) -> tuple:
-    shared = _set(state.shared, instr.variable, value)
-    return instr.next, _cleared(loc, instr.clear), shared, state.prims, state.output, state.threads
+    shared = list(state.shared)  # _set inline: every write of a shared variable comes here
+    shared[instr.variable] = value
+    return instr.next, _cleared(loc, instr.clear) if instr.clear else loc, tuple(shared), state.prims, state.output, \
+        state.threads
 
 
 def _print(program: Program, state: State, tid: int, instr: p.Print, loc: tuple) -> tuple:

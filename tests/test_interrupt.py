@@ -51,8 +51,10 @@ threads:
   B: x = x + 2
 """
 
-# Runs schedsim's own main, after telling the test (on stderr) that the imports are done.
-LAUNCH = ("import sys; from schedsim.cli import main; sys.stderr.write('ready\\n'); sys.stderr.flush(); "
+# Runs schedsim's own main, after telling the test (on stderr) that the imports are done. The
+# commands load their stages when they run; schedsim.api loads them all first, so that the
+# signal comes in the work and not in an import on a busy machine.
+LAUNCH = ("import sys, schedsim.api; from schedsim.cli import main; sys.stderr.write('ready\\n'); sys.stderr.flush(); "
           "main(prog_name='schedsim')")
 
 

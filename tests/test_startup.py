@@ -1,0 +1,57 @@
+"""Start-up: a small scenario's run is mostly loading modules, so what a job does not need stays unloaded.
+
+Each check runs in a fresh interpreter (this one has loaded everything) and
+looks at `sys.modules` afterwards.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ("numpy", "scipy", "networkx")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules a fresh interpreter holds after running `code`."""
+    script = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT,
+                          check=True)
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def test_importing_the_command_line_loads_no_numpy_scipy_networkx_nor_the_other_commands():
+    loaded = loaded_after("import schedsim.cli")
+    assert not loaded & {*HEAVY, "schedsim.api", "schedsim.crosscheck", "schedsim.pyexport", "schedsim.sampling",
+                         "schedsim.findings", "schedsim.render"}
+    assert "schedsim.explorer" in loaded  # the check looks at the right interpreter
+
+
+def test_the_package_loads_its_api_on_first_use():
+    assert "schedsim.api" not in loaded_after("import schedsim")
+    loaded = loaded_after("import schedsim\nassert callable(schedsim.explore)")
+    assert "schedsim.api" in loaded
+
+
+def test_the_api_names_stay_functions_when_submodules_of_the_same_name_load():
+    """`replay` and `crosscheck` are also modules of the package; loading them must not replace the API's names."""
+    code = ("import schedsim.replay, schedsim.crosscheck, schedsim\n"
+            "from schedsim import api\n"
+            "assert schedsim.replay is api.replay and schedsim.crosscheck is api.crosscheck, (schedsim.replay,)\n"
+            "from schedsim import replay\n"
+            "assert replay is api.replay\n")
+    assert "schedsim.api" in loaded_after(code)
+
+
+def test_an_acyclic_graph_is_analysed_without_numpy_and_a_cyclic_one_with_it():
+    run = ("from schedsim.analysis import analyse\nfrom schedsim.compiler import compile_scenario\n"
+           "from schedsim.explorer import explore\nfrom schedsim.scenario import load\n"
+           "analysis = analyse(explore(compile_scenario(load({path!r}))))\n")
+    acyclic = loaded_after(run.format(path="scenarios/counter.yaml") + "assert analysis.interleavings == 20\n")
+    assert not acyclic & set(HEAVY)
+    cyclic = loaded_after(run.format(path="scenarios/peterson.yaml"))
+    assert "numpy" in cyclic
