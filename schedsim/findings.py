@@ -9,16 +9,18 @@ explored; races come from the happens-before search in `races`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
 from .explorer import Exploration, gc_paused, names_at, real_run
 from .program import DONE, Program
 from .limits import DEFAULT_BOUNDS, Bounds
-from .liveness import Starvation, starvation
 from .races import Race, find_races
 from .semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status
+
+if TYPE_CHECKING:
+    from .liveness import Starvation
 
 EXPLANATIONS = {
     "races": "A data race is two threads touching the same shared variable, at least one of them writing, "
@@ -134,8 +136,11 @@ def find(exploration: Exploration, max_race_states: int = DEFAULT_BOUNDS.max_rac
             stage = "starvation"
             if progress is not None:
                 progress("starvation", 0, 1)
-            liveness = starvation(exploration, moves, bounds)
-            found.starvation, found.starvation_complete = liveness.starvation, liveness.complete
+            if moves.may_cycle():  # starvation needs a cycle; the search (and numpy) load only for one
+                from .liveness import starvation
+
+                liveness = starvation(exploration, moves, bounds)
+                found.starvation, found.starvation_complete = liveness.starvation, liveness.complete
     except KeyboardInterrupt:
         found.interrupted = stage
     return found
