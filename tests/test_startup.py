@@ -55,3 +55,11 @@ def test_an_acyclic_graph_is_analysed_without_numpy_and_a_cyclic_one_with_it():
     assert not acyclic & set(HEAVY)
     cyclic = loaded_after(run.format(path="scenarios/peterson.yaml"))
     assert "numpy" in cyclic
+
+
+def test_explore_of_an_acyclic_scenario_loads_no_numpy_and_of_a_cyclic_one_does():
+    """The whole `explore` command: the findings load the starvation search (and numpy) only for a cycle."""
+    run = ("import sys\nfrom schedsim.cli import main\nsys.argv = ['schedsim', 'explore', '--json', {path!r}]\n"
+           "try:\n    main()\nexcept SystemExit:\n    pass\n")
+    assert not loaded_after(run.format(path="scenarios/counter.yaml")) & {"numpy", "scipy", "schedsim.liveness"}
+    assert {"numpy", "schedsim.liveness"} <= loaded_after(run.format(path="scenarios/peterson.yaml"))
