@@ -249,7 +249,11 @@ class _Flow:
             self.ends[node] = (INFINITE if count == math.inf else count, self.mass[node])
 
     def through_dag(self, order: list[int]) -> None:
-        """The whole graph at once, in topological order, in exact integers."""
+        """The whole graph at once, in topological order, in exact integers.
+
+        A node's count and mass are dropped once passed on: they are big
+        integers (the unit is L**H), and only the frontier of the walk and
+        the ends need theirs."""
         offsets, targets, counts, mass = self.exploration.offsets, self.exploration.targets, self.counts, self.mass
         for done, node in enumerate(order):
             begin, end = offsets[node], offsets[node + 1]
@@ -257,6 +261,7 @@ class _Flow:
                 self.end(node)
                 continue
             count, share = counts[node], mass[node] // (end - begin)
+            counts[node] = mass[node] = 0
             for successor in targets[begin:end]:
                 counts[successor] += count
                 mass[successor] += share

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 PROGRESS_EVERY = 20_000
+NODE = "i"  # a node number: 4 bytes, as Bounds.max_states is far below 2**31 (edges are counted in 8 bytes)
 
 LIMIT, INTERRUPTED = "limit", "interrupted"
 
@@ -243,6 +244,7 @@ def explore(program: Program, max_states: int = DEFAULT_BOUNDS.max_states, progr
     Ctrl-C stops the search between two states and returns what was found,
     so a partial report can still be printed.
     """
+    max_states = min(max_states, 2**31 - 1)  # node numbers are 4-byte ints (NODE)
     classes = symmetries.find(program)
     if classes is not None and not symmetry:
         unreduced = _explore(program, max_states, progress, None)
@@ -278,8 +280,8 @@ def _explore(program: Program, max_states: int, progress: Progress | None, class
         index.nodes[initial] = 0
     else:
         _go_exact(index, states, canon)
-    parents = array("q", [-1])
-    offsets, targets, movers = array("q", [0]), array("q"), array("h")
+    parents = array(NODE, [-1])
+    offsets, targets, movers = array("q", [0]), array(NODE), array("h")
     mappings = array("h") if canon is not None else None
     renamings: list = [None]
     renaming_ids: dict = {None: 0}

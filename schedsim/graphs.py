@@ -155,7 +155,7 @@ def components(exploration: Exploration) -> Components:
         return _Forward(size)
     import numpy as np
 
-    edge_sources, targets = sources(exploration), np.frombuffer(exploration.targets, dtype=np.int64)
+    edge_sources, targets = sources(exploration), np.frombuffer(exploration.targets, dtype=f"i{exploration.targets.itemsize}").astype(np.int64)
     labels = strong_labels(size, edge_sources, targets)
     count = int(labels.max()) + 1
     sizes = np.bincount(labels, minlength=count)

@@ -97,7 +97,7 @@ class _CyclicPart:
         self.exploration = exploration
         size = len(exploration.states)
         edge_sources = sources(exploration)
-        targets = np.frombuffer(exploration.targets, dtype=np.int64)
+        targets = np.frombuffer(exploration.targets, dtype=f"i{exploration.targets.itemsize}").astype(np.int64)
         movers = np.frombuffer(exploration.movers, dtype=np.int16).astype(np.int64)
         on_cycle = np.zeros(size, dtype=bool)
         on_cycle[nodes] = True
