@@ -376,11 +376,13 @@ def write(model: Model, directory: Path) -> dict[str, Path]:
 
 
 def select(models: list[Model], only: str | None) -> list[Model]:
-    """The models whose name contains any of the comma-separated parts of `only`."""
+    """The models whose name contains any of the comma-separated parts of `only`; a part that ends
+    in `$` must be the whole name (`counter_3x2$` leaves out `counter_3x2_differ`)."""
     if not only:
         return models
     parts = only.split(",")
-    return [model for model in models if any(part in model.name for part in parts)]
+    return [model for model in models
+            if any(model.name == part[:-1] if part.endswith("$") else part in model.name for part in parts)]
 
 
 def main(argv: list[str] | None = None) -> int:
