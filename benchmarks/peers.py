@@ -446,36 +446,30 @@ def preamble(tree: Path, args: argparse.Namespace) -> str:
 
 def measure_steps(chosen, directory: Path, args: argparse.Namespace) -> str:
     """--steps shared: each model through schedsim in both step modes and through Harmony."""
-    results = {}
-    for model in chosen:
-        paths = model_set.write(model, directory)
-        results[model.name] = {
-            "statement": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat),
-            "shared": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat, ("--steps", "shared")),
-            "harmony": run_harmony(paths["harmony"], args.timeout, args.repeat) if "harmony" in paths
-            else Result(note="no model"),
-        }
-        print(f"  {model.name}: " + "; ".join(f"{tool} {seconds_text(result, args.timeout)}"
-                                              for tool, result in results[model.name].items()),
-              file=sys.stderr, flush=True)
-    return steps_tables(results, args.timeout)
+    variants = {"statement": (), "shared": ("--steps", "shared")}
+    return steps_tables(measure_variants(chosen, directory, args, variants), args.timeout)
 
 
 def measure_symmetry(chosen, directory: Path, args: argparse.Namespace) -> str:
     """--symmetry: each model through schedsim with and without symmetry reduction, and through Harmony."""
+    variants = {"symmetry": (), "full": ("--no-symmetry",)}
+    return symmetry_tables(measure_variants(chosen, directory, args, variants), args.timeout)
+
+
+def measure_variants(chosen, directory: Path, args: argparse.Namespace,
+                     variants: dict[str, tuple[str, ...]]) -> dict[str, dict[str, Result]]:
+    """Each model through schedsim once per variant (its extra `explore` options) and through Harmony."""
     results = {}
     for model in chosen:
         paths = model_set.write(model, directory)
-        results[model.name] = {
-            "symmetry": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat),
-            "full": run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat, ("--no-symmetry",)),
-            "harmony": run_harmony(paths["harmony"], args.timeout, args.repeat) if "harmony" in paths
-            else Result(note="no model"),
-        }
+        results[model.name] = {name: run_schedsim(paths["schedsim"], args.tree, args.timeout, args.repeat, options)
+                               for name, options in variants.items()}
+        results[model.name]["harmony"] = run_harmony(paths["harmony"], args.timeout, args.repeat) \
+            if "harmony" in paths else Result(note="no model")
         print(f"  {model.name}: " + "; ".join(f"{tool} {seconds_text(result, args.timeout)}"
                                               for tool, result in results[model.name].items()),
               file=sys.stderr, flush=True)
-    return symmetry_tables(results, args.timeout)
+    return results
 
 
 def measure_peers(chosen, directory: Path, args: argparse.Namespace) -> str:
