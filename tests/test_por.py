@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from conftest import invoke, program_of, write_scenario
+from conftest import SPIN_YAML, invoke, program_of, write_scenario
 from strategies import lockable_scenarios, scenarios
 
 from schedsim.analysis import outcome_key, reached
@@ -194,15 +194,7 @@ def test_cli_text_exit_codes_and_refusals(tmp_path):
     assert result.exit_code == 0
     assert "partial-order reduction: outcomes without counts" in result.stdout
     assert "Not computed under partial-order reduction: data races" in result.stdout
-    spin = write_scenario(tmp_path, """
-        shared: {flag: false}
-        threads:
-          A: |
-            while not flag:
-                pass
-          B: |
-            flag = True
-    """, "spin.yaml")
+    spin = write_scenario(tmp_path, SPIN_YAML, "spin.yaml")
     result = invoke("explore", "--reduce", "por", spin)
     assert result.exit_code == 3 and "runs that never end are not covered" in result.stdout
     assert invoke("explore", "--reduce", "por", "--html", str(tmp_path / "page.html"), good).exit_code == 2
