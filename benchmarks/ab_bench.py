@@ -54,9 +54,20 @@ def load_trees(trees: dict[str, Path], directory: Path) -> dict[str, dict]:
     loaded = {}
     for label, tree in trees.items():
         shutil.copytree(tree / "schedsim", directory / label, ignore=shutil.ignore_patterns("__pycache__"))
-        loaded[label] = {name: importlib.import_module(f"{label}.{name}")
-                         for name in ("scenario", "compiler", "explorer", "semantics", "analysis")}
+        loaded[label] = {name: _stage(label, name) for name in STAGE_MODULES}
     return loaded
+
+
+# Where each stage lives in the package; a checkout from before the stage folders has them flat.
+STAGE_MODULES = {"scenario": "frontends", "compiler": "engine", "explorer": "engine", "semantics": "engine",
+                 "analysis": "analyses"}
+
+
+def _stage(label: str, name: str):
+    try:
+        return importlib.import_module(f"{label}.{STAGE_MODULES[name]}.{name}")
+    except ModuleNotFoundError:
+        return importlib.import_module(f"{label}.{name}")
 
 
 def timed(work) -> float:

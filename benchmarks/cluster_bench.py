@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from schedsim.cli import load_program  # noqa: E402
 from schedsim.distributed import Recipe, sample_on_cluster  # noqa: E402
-from schedsim.sample_report import build_sample_report  # noqa: E402
+from schedsim.reports.sample_report import build_sample_report  # noqa: E402
 from schedsim.sampling import SampleOptions, sample  # noqa: E402
-from schedsim.scenario import load  # noqa: E402
+from schedsim.frontends.scenario import load  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PRINTS = HERE / "print_9x100.yaml"

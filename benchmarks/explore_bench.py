@@ -38,10 +38,10 @@ except ImportError:  # not on Windows; the memory column is then empty
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from schedsim.analysis import INFINITE, analyse  # noqa: E402
-from schedsim.compiler import compile_scenario  # noqa: E402
-from schedsim.explorer import explore  # noqa: E402
-from schedsim.scenario import parse  # noqa: E402
+from schedsim.analyses.analysis import INFINITE, analyse  # noqa: E402
+from schedsim.engine.compiler import compile_scenario  # noqa: E402
+from schedsim.engine.explorer import explore  # noqa: E402
+from schedsim.frontends.scenario import parse  # noqa: E402
 
 # (size, lock): the locked counter has far fewer states per size, so it goes further.
 DEFAULT_RUNS = [

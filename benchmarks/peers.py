@@ -291,12 +291,12 @@ def stage_worker(path: str, with_scc: bool, steps: str = "statement") -> int:
     Printed line by line, so that when the parent kills this process at its
     timeout it still knows which stages ended and which one was running.
     """
-    from schedsim.analysis import analyse
-    from schedsim.compiler import compile_scenario
-    from schedsim.explorer import explore
-    from schedsim.findings import find
-    from schedsim.report import build_report
-    from schedsim.scenario import load
+    from schedsim.analyses.analysis import analyse
+    from schedsim.engine.compiler import compile_scenario
+    from schedsim.engine.explorer import explore
+    from schedsim.analyses.findings import find
+    from schedsim.reports.report import build_report
+    from schedsim.frontends.scenario import load
 
     origin = time.perf_counter()
 

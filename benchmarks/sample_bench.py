@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from schedsim.cli import load_program  # noqa: E402
 from schedsim.sampling import SampleOptions, sample  # noqa: E402
-from schedsim.semantics import initial_state, runnable, step  # noqa: E402
+from schedsim.engine.semantics import initial_state, runnable, step  # noqa: E402
 
 SCENARIO = Path(__file__).resolve().parent / "print_9x100.yaml"
 

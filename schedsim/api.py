@@ -17,27 +17,27 @@ from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Sequence, Union
 
-from . import analysis as _analysis
-from . import render
-from .compiler import compile_scenario
-from .crosscheck import DEFAULT_RUNS as CROSSCHECK_RUNS, Options as CrosscheckOptions
-from .crosscheck import crosscheck as _crosscheck
+from .analyses import analysis as _analysis
+from .reports import render
+from .engine.compiler import compile_scenario
+from .real.crosscheck import DEFAULT_RUNS as CROSSCHECK_RUNS, Options as CrosscheckOptions
+from .real.crosscheck import crosscheck as _crosscheck
 from .errors import ScenarioError
-from .explorer import INTERRUPTED, Exploration
-from .explorer import explore as _explore
-from .findings import Findings, find
+from .engine.explorer import INTERRUPTED, Exploration
+from .engine.explorer import explore as _explore
+from .analyses.findings import Findings, find
 from .limits import DEFAULT_BOUNDS
-from .program import STATEMENT, Program
-from .replay import Run, ScheduleError, parse_schedule, replay_command
-from .replay import replay as _replay
-from .por import POR, Reduction, explore_por
-from .report import build_reduced_report, build_report, exit_status, json_text, run_json, shared_json
-from .sample_report import build_sample_report
+from .engine.program import STATEMENT, Program
+from .engine.replay import Run, ScheduleError, parse_schedule, replay_command
+from .engine.replay import replay as _replay
+from .engine.por import POR, Reduction, explore_por
+from .reports.report import build_reduced_report, build_report, exit_status, json_text, run_json, shared_json
+from .reports.sample_report import build_sample_report
 from .sampling import DEFAULT_DEPTH, DEFAULT_RUNS, DEFAULT_TOP, SampleError, SampleOptions, validate
 from .sampling import sample as _sample
-from .scenario import Scenario, parse
-from .scenario import load as _load_file
-from .values import strict_json
+from .frontends.scenario import Scenario, parse
+from .frontends.scenario import load as _load_file
+from .engine.values import strict_json
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -167,7 +167,7 @@ class Result:
     @cached_property
     def graph(self) -> "nx.DiGraph":
         """The state graph, each node labelled with positions and values, each edge with its step."""
-        from .graph_export import labelled_graph  # networkx loads only when the graph is asked for
+        from .reports.graph_export import labelled_graph  # networkx loads only when the graph is asked for
 
         return labelled_graph(self.exploration)
 
@@ -307,7 +307,7 @@ def sample(source: Source, *, runs: int = DEFAULT_RUNS, seed: int = 0, strategy:
 def crosscheck(source: Source, *, runs: int = CROSSCHECK_RUNS, seed: int = 0, jitter: bool = False,
                max_states: int = DEFAULT_BOUNDS.max_states, steps: str = STATEMENT) -> dict[str, Any]:
     """The model against real threads: the dict `schedsim crosscheck --json` prints with the same options."""
-    from .realrun import RealRunError
+    from .real.realrun import RealRunError
 
     scenario = load(source)
     options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)

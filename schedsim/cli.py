@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .analysis import analyse
-from .compiler import compile_scenario
+from .analyses.analysis import analyse
+from .engine.compiler import compile_scenario
 from .errors import ScenarioError
-from .explorer import INTERRUPTED, Exploration, explore
+from .engine.explorer import INTERRUPTED, Exploration, explore
 from .limits import CROSSCHECK_RUNS, DEFAULT_BOUNDS, EXPLORE_TOP, PICTURE_LIMIT, SAMPLE_DEPTH, SAMPLE_RUNS, SAMPLE_TOP
-from .por import POR, explore_por
-from .program import STATEMENT, STEP_MODES, Program
-from .replay import ScheduleError, parse_schedule, replay
-from .report import build_reduced_report, build_report, exit_status, json_text, run_json
-from .scenario import load
+from .engine.por import POR, explore_por
+from .engine.program import STATEMENT, STEP_MODES, Program
+from .engine.replay import ScheduleError, parse_schedule, replay
+from .reports.report import build_reduced_report, build_report, exit_status, json_text, run_json
+from .frontends.scenario import load
 
 if TYPE_CHECKING:
     from .sampling import SampleOptions
@@ -188,7 +188,7 @@ def explore_command(files: tuple[str, ...], as_json: bool, top: int, show_all: b
     (2 bad input, then 1 something can go wrong, then 3 incomplete, then 0)."""
     if html_output and len(files) > 1:
         _fail("--html writes the page of one FILE; give one, or use `schedsim html` for each")
-    from . import render
+    from .reports import render
 
     if html_output and reduce:
         _fail("--html needs the full state graph; leave out --reduce")
@@ -226,7 +226,7 @@ WORST = (OK, PARTIAL, FAILS, BAD_INPUT, INTERNAL)  # exit statuses from best to 
 def _explore_report(program: Program, max_states: int, max_race_states: int,
                     symmetry: bool = True) -> tuple[Exploration, dict[str, Any]]:
     """Explore, analyse and search one program, with progress and warnings on stderr."""
-    from .findings import Findings, find
+    from .analyses.findings import Findings, find
 
     progress = _ProgressLine()
     exploration = explore(program, max_states=max_states, progress=progress, symmetry=symmetry)
@@ -262,7 +262,7 @@ def _warn_stopped(exploration: Exploration, max_states: int) -> None:
 
 
 def _write_html(output: str, exploration: Exploration, report: dict[str, Any], seed: int = 0) -> None:
-    from .html_report import page
+    from .reports.html_report import page
 
     try:
         with open(output, "w", encoding="utf-8") as stream:
@@ -296,7 +296,7 @@ def html_command(file: str, output: str, seed: int, max_states: int, max_race_st
 @_steps_option
 def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bool, steps: str) -> None:
     """Run FILE with the given schedule and show it step by step."""
-    from . import render
+    from .reports import render
 
     program = _program(file, steps)
     try:
@@ -320,7 +320,7 @@ def replay_command(file: str, schedule_text: str, as_json: bool, show_locals: bo
 @_steps_option
 def show_command(file: str, steps: str) -> None:
     """Print the compiled steps of FILE, one a line, with their source lines."""
-    from . import render
+    from .reports import render
 
     click.echo(render.program_text(_program(file, steps)), nl=False)
 
@@ -338,7 +338,7 @@ def graph_command(file: str, output: str, full: bool, max_states: int, steps: st
     program = _program(file, steps)
     exploration = explore(program, max_states=max_states, symmetry=False)  # the picture shows real states
     try:
-        from .graph_export import write_graph  # networkx loads only for the command that needs it
+        from .reports.graph_export import write_graph  # networkx loads only for the command that needs it
 
         kind, written = write_graph(exploration, output, full=full)
     except ValueError as exc:
@@ -431,7 +431,7 @@ def sample_command(file: str, runs: str, jobs: str, top: str, cluster: str | Non
                    strategy: str, depth: str, pct_steps: str | None, max_steps: str, max_states: str,
                    as_json: bool, steps: str) -> None:
     """Run FILE many times, each run picked by a strategy from a seed, and tally the outcomes."""
-    from .sample_report import build_sample_report, sample_exit_status, sample_text
+    from .reports.sample_report import build_sample_report, sample_exit_status, sample_text
     from .sampling import SampleError, sample
 
     options = _options(runs=runs, top=top, seed=seed, strategy=strategy, depth=depth, pct_steps=pct_steps,
@@ -500,7 +500,7 @@ def _sample_on_cluster(file: str, steps: str, options: SampleOptions, cluster: s
 def run_command(file: str, predict: bool, show_locals: bool, seed: str, strategy: str, depth: str, pct_steps: str | None,
                 max_steps: str, max_states: str, as_json: bool, steps: str) -> None:
     """One run of FILE, picked by a strategy from a seed, as a trace: a column per thread, a row per step."""
-    from .sample_report import single_run_text
+    from .reports.sample_report import single_run_text
     from .sampling import UNFINISHED, SampleError, single_run
 
     if predict and as_json:
@@ -546,7 +546,7 @@ def _bad_scenario(file: str, error: ScenarioError) -> None:
 @click.option("--python", "as_python", is_flag=True, help="A standalone Python program with real threading.")
 def export_command(file: str, as_python: bool) -> None:
     """Print FILE as a real program: with --python, one that python3 runs on real threads."""
-    from .pyexport import export_python
+    from .real.pyexport import export_python
 
     if not as_python:
         _fail("say what to export: --python")
@@ -569,9 +569,9 @@ def export_command(file: str, as_python: bool) -> None:
 @_steps_option
 def crosscheck_command(file: str, runs: int, seed: int, jitter: bool, as_json: bool, max_states: int, steps: str) -> None:
     """Check the model of FILE against real threading runs; exit 1 on a MODEL MISMATCH."""
-    from .crosscheck import Options as CrosscheckOptions, crosscheck, exit_status as crosscheck_exit_status
-    from .crosscheck_text import crosscheck_text
-    from .realrun import RealRunError
+    from .real.crosscheck import Options as CrosscheckOptions, crosscheck, exit_status as crosscheck_exit_status
+    from .reports.crosscheck_text import crosscheck_text
+    from .real.realrun import RealRunError
 
     scenario, program = _scenario_program(file, steps)
     options = CrosscheckOptions(runs=runs, seed=seed, jitter=jitter, max_states=max_states)

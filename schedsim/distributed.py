@@ -25,10 +25,10 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from . import __version__, sampling
-from .compiler import compile_scenario
-from .program import STATEMENT, Program
+from .engine.compiler import compile_scenario
+from .engine.program import STATEMENT, Program
 from .sampling import Plan, Sample, SampleError, SampleOptions
-from .scenario import Scenario
+from .frontends.scenario import Scenario
 
 INSTALL_HINT = 'pip install "schedsim[dask]"'
 MAX_BATCH = 1_000

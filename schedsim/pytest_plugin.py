@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from .api import Result, explore, load
-from .compiler import compile_scenario
+from .engine.compiler import compile_scenario
 from .errors import ScenarioError
-from .replay import replay_command
+from .engine.replay import replay_command
 
 PATTERNS = ("test_*.schedsim.yaml", "test_*.schedsim.yml")
 

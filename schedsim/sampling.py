@@ -19,12 +19,12 @@ import random
 import signal
 from dataclasses import dataclass, replace
 
-from .analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
-from .explorer import INTERRUPTED, Exploration, explore
-from .interrupts import Interrupt, deferred
+from .analyses.analysis import STATUS_ORDER, Analysis, Outcome, analyse, outcome_key
+from .engine.explorer import INTERRUPTED, Exploration, explore
+from .engine.interrupts import Interrupt, deferred
 from .limits import DEFAULT_BOUNDS, SAMPLE_DEPTH, SAMPLE_RUNS, SAMPLE_TOP
-from .program import Program
-from .semantics import State, initial_state, runnable, status, step
+from .engine.program import Program
+from .engine.semantics import State, initial_state, runnable, status, step
 from .strategies import NAMES, Strategy
 from .strategies.pct import Pct
 from .strategies.randomwalk import RandomWalk

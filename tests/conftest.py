@@ -6,10 +6,10 @@ from fractions import Fraction
 
 import pytest
 
-from schedsim.analysis import analyse
-from schedsim.compiler import compile_scenario
-from schedsim.explorer import explore
-from schedsim.scenario import parse
+from schedsim.analyses.analysis import analyse
+from schedsim.engine.compiler import compile_scenario
+from schedsim.engine.explorer import explore
+from schedsim.frontends.scenario import parse
 
 
 def program_of(yaml_text: str):

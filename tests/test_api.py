@@ -227,18 +227,6 @@ def test_the_readme_failure_message_is_the_real_one():
     assert f"AssertionError: {raised.value}\n" == shown
 
 
-def test_the_api_names_shadow_two_modules_that_stay_importable():
-    """`schedsim.replay` and `schedsim.crosscheck` are the API's functions; the modules are still
-    imported by their full names, as the package itself does."""
-    import importlib
-
-    from schedsim.replay import replay_command
-
-    assert callable(schedsim.replay) and callable(schedsim.crosscheck)
-    assert importlib.import_module("schedsim.replay").replay_command is replay_command
-    assert importlib.import_module("schedsim.crosscheck").DEFAULT_RUNS == 50
-
-
 @settings(max_examples=30, deadline=None)
 @given(scenarios())
 def test_each_outcome_is_its_json_entry_and_replays_to_itself(yaml_text):

@@ -21,7 +21,7 @@ import pytest
 from conftest import cli_runner
 
 from schedsim.cli import load_program, main
-from schedsim.explorer import explore
+from schedsim.engine.explorer import explore
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -112,13 +112,13 @@ def test_a_directory_or_a_missing_file_is_one_line_and_exit_2(tmp_path, command)
         assert len(result.stderr.splitlines()) == 1
 
 
-@pytest.mark.parametrize("command, module, target", [(["export", "--python"], "schedsim.pyexport", "export_python"),
-                                                     (["crosscheck", "--runs", "1"], "schedsim.crosscheck", "crosscheck")])
+@pytest.mark.parametrize("command, module, target", [(["export", "--python"], "schedsim.real.pyexport", "export_python"),
+                                                     (["crosscheck", "--runs", "1"], "schedsim.real.crosscheck", "crosscheck")])
 def test_export_and_crosscheck_errors_are_located_in_the_file(tmp_path, monkeypatch, command, module, target):
     """M4 said '<scenario>': whatever the export refuses is told with the file's name."""
     import importlib
 
-    from schedsim.pyexport import ExportError
+    from schedsim.real.pyexport import ExportError
 
     def refuse(*args):
         raise ExportError("cannot export this")

@@ -4,7 +4,7 @@ from fractions import Fraction
 
 from conftest import COUNTER_YAML, SPIN_YAML, assert_outcomes, explored, outcome_rows
 
-from schedsim.analysis import INFINITE
+from schedsim.analyses.analysis import INFINITE
 
 
 def test_lost_update_counter_has_2_good_and_18_lost_interleavings(counter_yaml):

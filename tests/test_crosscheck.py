@@ -16,15 +16,17 @@ from pathlib import Path
 import pytest
 
 from conftest import COUNTER_YAML, invoke, write_scenario
-from schedsim import analysis, explorer, sampling, semantics
-from schedsim import program as p
-from schedsim.compiler import compile_scenario
-from schedsim.crosscheck import AGREE, MISMATCH, Options, crosscheck
-from schedsim.pyexport import ExportError, Limits, export_python
-from schedsim.realrun import Timeouts, free
-from schedsim.scenario import load, parse
+from schedsim.analyses import analysis
+from schedsim.engine import explorer, semantics
+from schedsim import sampling
+from schedsim.engine import program as p
+from schedsim.engine.compiler import compile_scenario
+from schedsim.real.crosscheck import AGREE, MISMATCH, Options, crosscheck
+from schedsim.real.pyexport import ExportError, Limits, export_python
+from schedsim.real.realrun import Timeouts, free
+from schedsim.frontends.scenario import load, parse
 
-replay = importlib.import_module("schedsim.replay")  # the module: schedsim.replay is the API's function
+replay = importlib.import_module("schedsim.engine.replay")  # the module: schedsim.replay is the API's function
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 BUNDLED = sorted(SCENARIOS.glob("*.yaml"))
 QUICK = Options(runs=3, timeouts=Timeouts(step=1.0))

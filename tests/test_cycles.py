@@ -21,16 +21,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import explored, invoke, program_of, write_scenario
-from schedsim.analysis import INFINITE, RUNS_FOREVER, analyse
-from schedsim.compiler import compile_scenario
-from schedsim.crosscheck import Options as CrosscheckOptions, check_free
-from schedsim.explorer import explore as explore_graph
-from schedsim.edges import Moves
-from schedsim.findings import find
-from schedsim.liveness import starvation
+from schedsim.analyses.analysis import INFINITE, RUNS_FOREVER, analyse
+from schedsim.engine.compiler import compile_scenario
+from schedsim.real.crosscheck import Options as CrosscheckOptions, check_free
+from schedsim.engine.explorer import explore as explore_graph
+from schedsim.analyses.edges import Moves
+from schedsim.analyses.findings import find
+from schedsim.analyses.liveness import starvation
 from schedsim.limits import DEFAULT_BOUNDS
 from schedsim.sampling import SampleOptions, sample
-from schedsim.scenario import load
+from schedsim.frontends.scenario import load
 from test_sampling import chi_square, critical_value
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,9 +20,9 @@ import pytest
 from click.testing import CliRunner
 
 from schedsim.cli import load_program, main
-from schedsim.sample_report import build_sample_report
+from schedsim.reports.sample_report import build_sample_report
 from schedsim.sampling import SampleOptions, sample
-from schedsim.scenario import load
+from schedsim.frontends.scenario import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

@@ -9,9 +9,9 @@ import pytest
 
 from conftest import invoke
 
-from schedsim.compiler import compile_scenario
+from schedsim.engine.compiler import compile_scenario
 from schedsim.errors import ScenarioError
-from schedsim.scenario import load
+from schedsim.frontends.scenario import load
 
 # (id, file lines, thread the error names ("" for none), file line it names, words it contains)
 BAD_INPUT = [

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from conftest import explored, program_of
 from strategies import scenarios
 
-from schedsim.replay import replay
+from schedsim.engine.replay import replay
 from schedsim.sampling import SampleOptions, sample
-from schedsim.values import exact_key
+from schedsim.engine.values import exact_key
 
 
 def finals(yaml_text: str) -> list[tuple[str, str, int]]:

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from conftest import explored, invoke, program_of
 from strategies import lockable_scenarios, scenarios
 
-from schedsim.edges import Moves
-from schedsim.findings import find
-from schedsim.races import find_races
-from schedsim.replay import replay
-from schedsim.scenario import load
-from schedsim.compiler import compile_scenario
-from schedsim.explorer import explore
+from schedsim.analyses.edges import Moves
+from schedsim.analyses.findings import find
+from schedsim.analyses.races import find_races
+from schedsim.engine.replay import replay
+from schedsim.frontends.scenario import load
+from schedsim.engine.compiler import compile_scenario
+from schedsim.engine.explorer import explore
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

@@ -5,10 +5,10 @@ import functools
 
 import pytest
 
-from schedsim.compiler import compile_scenario
-from schedsim.explorer import explore
-from schedsim.graphs import components, height, steps_forward
-from schedsim.scenario import load
+from schedsim.engine.compiler import compile_scenario
+from schedsim.engine.explorer import explore
+from schedsim.analyses.graphs import components, height, steps_forward
+from schedsim.frontends.scenario import load
 
 
 def exploration_of(path: str):

@@ -28,11 +28,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import explored, invoke, write_scenario
-from schedsim import scenario as scenario_module
-from schedsim.compiler import compile_scenario
+from schedsim.frontends import scenario as scenario_module
+from schedsim.engine.compiler import compile_scenario
 from schedsim.errors import ScenarioError
-from schedsim.pyexport import ExportError, export_python
-from schedsim.scenario import parse
+from schedsim.real.pyexport import ExportError, export_python
+from schedsim.frontends.scenario import parse
 
 PAYLOAD = "open('pwned', 'w')"
 

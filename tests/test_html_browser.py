@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from schedsim import html_report
-from schedsim.analysis import analyse
+from schedsim.reports import html_report
+from schedsim.analyses.analysis import analyse
 from schedsim.cli import load_program
-from schedsim.explorer import explore
-from schedsim.findings import find
-from schedsim.report import build_report
+from schedsim.engine.explorer import explore
+from schedsim.analyses.findings import find
+from schedsim.reports.report import build_report
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.common.by import By  # noqa: E402

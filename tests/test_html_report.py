@@ -12,12 +12,12 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from schedsim import html_report
+from schedsim.reports import html_report
 from schedsim.cli import load_program, main
-from schedsim.explorer import explore
-from schedsim.analysis import analyse
-from schedsim.findings import find
-from schedsim.report import build_report
+from schedsim.engine.explorer import explore
+from schedsim.analyses.analysis import analyse
+from schedsim.analyses.findings import find
+from schedsim.reports.report import build_report
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNTER = str(ROOT / "scenarios" / "counter.yaml")

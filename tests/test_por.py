@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 from conftest import SPIN_YAML, invoke, program_of, write_scenario
 from strategies import lockable_scenarios, scenarios
 
-from schedsim.analysis import outcome_key, reached
+from schedsim.analyses.analysis import outcome_key, reached
 from schedsim.cli import load_program
-from schedsim.explorer import explore
-from schedsim.por import explore_por
-from schedsim.replay import replay
-from schedsim.semantics import status
-from schedsim.values import Exact
+from schedsim.engine.explorer import explore
+from schedsim.engine.por import explore_por
+from schedsim.engine.replay import replay
+from schedsim.engine.semantics import status
+from schedsim.engine.values import Exact
 
 MAX_STATES = 20_000
 SCENARIOS = Path(__file__).parent.parent / "scenarios"

@@ -19,7 +19,7 @@ import pytest
 from conftest import assert_outcomes, explored, program_of
 
 from schedsim.errors import ScenarioError
-from schedsim.values import ListValue as List
+from schedsim.engine.values import ListValue as List
 
 
 def table(yaml_text: str) -> dict:

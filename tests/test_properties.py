@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from conftest import explored, invoke, program_of
 from strategies import local_scenarios, scenarios
 
-from schedsim.analysis import INFINITE
-from schedsim.replay import replay
-from schedsim.semantics import initial_state, runnable, status, step
+from schedsim.analyses.analysis import INFINITE
+from schedsim.engine.replay import replay
+from schedsim.engine.semantics import initial_state, runnable, status, step
 
 MAX_STATES = 50_000     # generated cases are mostly far smaller; skip the rare giant
 NAIVE_MAX_PATHS = 1_500  # the naive explorer lists paths one by one

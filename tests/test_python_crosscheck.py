@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 
 from schedsim.cli import main
-from schedsim.compiler import compile_scenario
-from schedsim.crosscheck import Options, crosscheck
+from schedsim.engine.compiler import compile_scenario
+from schedsim.real.crosscheck import Options, crosscheck
 from schedsim.frontends import pyrun
-from schedsim.pyexport import Limits
-from schedsim.scenario import load
+from schedsim.real.pyexport import Limits
+from schedsim.frontends.scenario import load
 
 EXAMPLES = Path(__file__).parent.parent / "scenarios" / "python"
 QUICK = Limits(still_seconds=0.3, deadline_seconds=3.0)

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from schedsim.analysis import analyse
-from schedsim.compiler import compile_scenario
-from schedsim.explorer import explore
+from schedsim.analyses.analysis import analyse
+from schedsim.engine.compiler import compile_scenario
+from schedsim.engine.explorer import explore
 from schedsim.sampling import SampleOptions, single_run
-from schedsim.scenario import load
+from schedsim.frontends.scenario import load
 
 EXAMPLES = Path(__file__).parent.parent / "scenarios" / "python"
 VALUES = [(v1, v2, 2) for v1 in (0, 1, 2) for v2 in (1, 2)]  # what threads 1, 2 and 3 can read from _i

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import textwrap
 
-from schedsim.analysis import analyse
-from schedsim.compiler import compile_scenario
-from schedsim.explorer import explore
+from schedsim.analyses.analysis import analyse
+from schedsim.engine.compiler import compile_scenario
+from schedsim.engine.explorer import explore
 from schedsim.frontends.python import parse_python
-from schedsim.values import ListValue
+from schedsim.engine.values import ListValue
 
 
 def scenario_of(source: str):

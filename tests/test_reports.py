@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from conftest import COUNTER_YAML, invoke, write_scenario
-from schedsim.wording import chance, output_text, percent, plural, run_length, schedule_text
+from schedsim.reports.wording import chance, output_text, percent, plural, run_length, schedule_text
 
 COUNTER_CHECKED = COUNTER_YAML + '    checks:\n      final: ["x == 2"]\n'
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from conftest import SPIN_YAML, program_of
 from schedsim.cli import load_program
-from schedsim.replay import replay
+from schedsim.engine.replay import replay
 from schedsim.sampling import RunResult, SampleOptions, run_once, run_seed, sample, single_run
 from schedsim.strategies.pct import Pct, bound
 from schedsim.strategies.randomwalk import RandomWalk

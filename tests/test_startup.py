@@ -26,9 +26,9 @@ def loaded_after(code: str) -> set[str]:
 
 def test_importing_the_command_line_loads_no_numpy_scipy_networkx_nor_the_other_commands():
     loaded = loaded_after("import schedsim.cli")
-    assert not loaded & {*HEAVY, "schedsim.api", "schedsim.crosscheck", "schedsim.pyexport", "schedsim.sampling",
-                         "schedsim.findings", "schedsim.render"}
-    assert "schedsim.explorer" in loaded  # the check looks at the right interpreter
+    assert not loaded & {*HEAVY, "schedsim.api", "schedsim.real.crosscheck", "schedsim.real.pyexport", "schedsim.sampling",
+                         "schedsim.analyses.findings", "schedsim.reports.render"}
+    assert "schedsim.engine.explorer" in loaded  # the check looks at the right interpreter
 
 
 def test_the_package_loads_its_api_on_first_use():
@@ -37,9 +37,9 @@ def test_the_package_loads_its_api_on_first_use():
     assert "schedsim.api" in loaded
 
 
-def test_the_api_names_stay_functions_when_submodules_of_the_same_name_load():
-    """`replay` and `crosscheck` are also modules of the package; loading them must not replace the API's names."""
-    code = ("import schedsim.replay, schedsim.crosscheck, schedsim\n"
+def test_the_api_names_stay_functions_when_the_stage_modules_of_those_names_load():
+    """The stages `engine.replay` and `real.crosscheck` share their names with API functions, which stay functions."""
+    code = ("import schedsim.engine.replay, schedsim.real.crosscheck, schedsim\n"
             "from schedsim import api\n"
             "assert schedsim.replay is api.replay and schedsim.crosscheck is api.crosscheck, (schedsim.replay,)\n"
             "from schedsim import replay\n"
@@ -48,8 +48,8 @@ def test_the_api_names_stay_functions_when_submodules_of_the_same_name_load():
 
 
 def test_an_acyclic_graph_is_analysed_without_numpy_and_a_cyclic_one_with_it():
-    run = ("from schedsim.analysis import analyse\nfrom schedsim.compiler import compile_scenario\n"
-           "from schedsim.explorer import explore\nfrom schedsim.scenario import load\n"
+    run = ("from schedsim.analyses.analysis import analyse\nfrom schedsim.engine.compiler import compile_scenario\n"
+           "from schedsim.engine.explorer import explore\nfrom schedsim.frontends.scenario import load\n"
            "analysis = analyse(explore(compile_scenario(load({path!r}))))\n")
     acyclic = loaded_after(run.format(path="scenarios/counter.yaml") + "assert analysis.interleavings == 20\n")
     assert not acyclic & set(HEAVY)
@@ -61,5 +61,5 @@ def test_explore_of_an_acyclic_scenario_loads_no_numpy_and_of_a_cyclic_one_does(
     """The whole `explore` command: the findings load the starvation search (and numpy) only for a cycle."""
     run = ("import sys\nfrom schedsim.cli import main\nsys.argv = ['schedsim', 'explore', '--json', {path!r}]\n"
            "try:\n    main()\nexcept SystemExit:\n    pass\n")
-    assert not loaded_after(run.format(path="scenarios/counter.yaml")) & {"numpy", "scipy", "schedsim.liveness"}
-    assert {"numpy", "schedsim.liveness"} <= loaded_after(run.format(path="scenarios/peterson.yaml"))
+    assert not loaded_after(run.format(path="scenarios/counter.yaml")) & {"numpy", "scipy", "schedsim.analyses.liveness"}
+    assert {"numpy", "schedsim.analyses.liveness"} <= loaded_after(run.format(path="scenarios/peterson.yaml"))

@@ -15,14 +15,14 @@ from hypothesis import assume, given, settings
 
 import schedsim
 from conftest import invoke, write_scenario
-from schedsim.analysis import analyse
-from schedsim.compiler import compile_scenario, with_steps
-from schedsim.crosscheck import in_statement_steps
+from schedsim.analyses.analysis import analyse
+from schedsim.engine.compiler import compile_scenario, with_steps
+from schedsim.real.crosscheck import in_statement_steps
 from schedsim.errors import ScenarioError
-from schedsim.explorer import explore
-from schedsim.program import SHARED, STATEMENT
-from schedsim.replay import replay
-from schedsim.scenario import parse
+from schedsim.engine.explorer import explore
+from schedsim.engine.program import SHARED, STATEMENT
+from schedsim.engine.replay import replay
+from schedsim.frontends.scenario import parse
 from strategies import looping_scenarios, scenarios
 
 # A writes x once, after a local; B reads x, adds 1 locally and prints it; C only counts n to 2

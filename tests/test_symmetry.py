@@ -12,12 +12,12 @@ from hypothesis import assume, given, settings
 from conftest import invoke, program_of, write_scenario
 from strategies import symmetric_scenarios
 
-from schedsim.analysis import analyse, outcome_key
-from schedsim.explorer import explore, full_size
-from schedsim.findings import find
-from schedsim.replay import replay
-from schedsim.symmetry import find as find_symmetry
-from schedsim.values import Exact
+from schedsim.analyses.analysis import analyse, outcome_key
+from schedsim.engine.explorer import explore, full_size
+from schedsim.analyses.findings import find
+from schedsim.engine.replay import replay
+from schedsim.engine.symmetry import find as find_symmetry
+from schedsim.engine.values import Exact
 
 MAX_STATES = 30_000
 

@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pyexport import Limits
-from ..realrun import Batch, RealRunError
+from ..real.pyexport import Limits
+from ..real.realrun import Batch, RealRunError
 
 CHILD = Path(__file__).with_name("pychild.py")
 MARGIN = 10.0  # seconds past a run's own deadline before its child is killed

@@ -42,9 +42,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import ScenarioError
-from ..expressions import BUILTINS, compile_expression
-from ..scenario import Check, Scenario, ThreadSpec
-from ..values import from_yaml
+from ..engine.expressions import BUILTINS, compile_expression
+from .scenario import Check, Scenario, ThreadSpec
+from ..engine.values import from_yaml
 
 MAIN = "MainThread"  # CPython's name for the thread that runs the module
 MODULES = ("threading", "time", "queue")

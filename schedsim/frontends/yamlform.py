@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 from ..errors import ScenarioError
-from ..scenario import Scenario, ThreadSpec
-from ..values import to_json
+from .scenario import Scenario, ThreadSpec
+from ..engine.values import to_json
 
 
 class _Dumper(yaml.SafeDumper):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from typing import Protocol
 
-from ..semantics import State
+from ..engine.semantics import State
 
 
 class Strategy(Protocol):

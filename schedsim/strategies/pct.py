@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 
-from ..semantics import State
+from ..engine.semantics import State
 
 
 def bound(threads: int, steps: int, depth: int) -> float:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from ..semantics import State
+from ..engine.semantics import State
 
 
 class RandomWalk:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import bisect
 import random
 
-from ..explorer import Exploration
-from ..graphs import components
-from ..semantics import State, step
+from ..engine.explorer import Exploration
+from ..analyses.graphs import components
+from ..engine.semantics import State, step
 
 
 class CyclicGraph(ValueError):

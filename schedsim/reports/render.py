@@ -9,14 +9,14 @@ import textwrap
 from fractions import Fraction
 from typing import Any
 
-from .analysis import outcome_key
+from ..analyses.analysis import outcome_key
 from .findings_text import findings_lines
-from .limits import EXPLORE_TOP
-from .program import Program
-from .program import UNSET
-from .replay import Run, Step, replay_command
-from .semantics import State, lock_owner
-from .values import show
+from ..limits import EXPLORE_TOP
+from ..engine.program import Program
+from ..engine.program import UNSET
+from ..engine.replay import Run, Step, replay_command
+from ..engine.semantics import State, lock_owner
+from ..engine.values import show
 from .wording import chance, code_text, exact_sum, output_text, percent, plural, schedule_text, step_mode_lines
 
 STATUS_WORDS = {

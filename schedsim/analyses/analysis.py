@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import program as p
-from . import symmetry
-from .explorer import Exploration, gc_paused, moves, names_at, real_state, schedule_to
-from .symmetry import restored
+from ..engine import program as p
+from ..engine import symmetry
+from ..engine.explorer import Exploration, gc_paused, moves, names_at, real_state, schedule_to
+from ..engine.symmetry import restored
 from .graphs import Components, components, height
-from .limits import DEFAULT_BOUNDS, Bounds
-from .values import Exact
-from .semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, renamed, status, waiting_for
+from ..limits import DEFAULT_BOUNDS, Bounds
+from ..engine.values import Exact
+from ..engine.semantics import DEADLOCK, ERROR, FINISHED, VIOLATION, State, current_instruction, renamed, status, waiting_for
 
 if TYPE_CHECKING:
     import numpy as np  # loaded only where a cycle is solved in floating point (see graphs)

@@ -34,11 +34,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import program as p
-from .compiler import QUERIES, SIGNATURES, node_key, parse_code
-from .errors import ScenarioError
-from .scenario import Scenario, ThreadSpec
-from .values import ListValue
+from ..engine import program as p
+from ..engine.compiler import QUERIES, SIGNATURES, node_key, parse_code
+from ..errors import ScenarioError
+from ..frontends.scenario import Scenario, ThreadSpec
+from ..engine.values import ListValue
 
 
 class ExportError(ScenarioError):

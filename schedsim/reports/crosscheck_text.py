@@ -4,8 +4,8 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from .crosscheck import AGREE, INCOMPLETE
-from .replay import replay_command
+from ..real.crosscheck import AGREE, INCOMPLETE
+from ..engine.replay import replay_command
 from .wording import chance, plural, schedule_text, step_mode_lines
 
 SHOWN_UNSEEN = 10  # predicted outcomes that no run reached, listed before "... and N more"

@@ -22,7 +22,7 @@ import threading
 from typing import Any, Callable, NamedTuple
 
 from . import program as p
-from .limits import DEFAULT_BOUNDS
+from ..limits import DEFAULT_BOUNDS
 from .program import DONE, NEW, UNSET, Program
 from .values import OutOfModel, too_big
 

@@ -12,9 +12,9 @@ import ast
 import operator
 from typing import Any, Callable
 
-from .errors import ScenarioError
+from ..errors import ScenarioError
 from .program import Expr
-from .limits import DEFAULT_BOUNDS
+from ..limits import DEFAULT_BOUNDS
 from .values import ListValue, OutOfModel, bounded, check_widths, too_big
 
 Load = Callable[[ast.expr], Expr]  # given an ast.Name, or an ast.Call of NAME.method()

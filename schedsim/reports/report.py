@@ -10,17 +10,17 @@ import json
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
-from .analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, reached, total_count
-from .explorer import Exploration, full_size
-from .por import COVERS, NOT_COVERED, POR, Reduction
-from .program import Program
-from .replay import Run
-from .semantics import VIOLATION
-from .symmetry import find as find_symmetry
-from .values import strict_json, to_json
+from ..analyses.analysis import INFINITE, RUNS_FOREVER, Analysis, Outcome, outcome_key, reached, total_count
+from ..engine.explorer import Exploration, full_size
+from ..engine.por import COVERS, NOT_COVERED, POR, Reduction
+from ..engine.program import Program
+from ..engine.replay import Run
+from ..engine.semantics import VIOLATION
+from ..engine.symmetry import find as find_symmetry
+from ..engine.values import strict_json, to_json
 
 if TYPE_CHECKING:
-    from .findings import Findings  # which loads numpy, for the liveness search: not needed to print a report
+    from ..analyses.findings import Findings  # which loads numpy, for the liveness search: not needed to print a report
 
 
 def json_text(data: dict[str, Any] | list) -> str:
@@ -100,7 +100,7 @@ def build_report(exploration: Exploration, analysis: Analysis, findings: Finding
 def build_reduced_report(reduction: Reduction) -> dict[str, Any]:
     """The report of a `--reduce por` exploration: explore's keys, every end reached without counts or
     probabilities, no findings, and a "reduction" key that says what the outcomes cover."""
-    from .findings import Findings
+    from ..analyses.findings import Findings
 
     exploration = reduction.exploration
     report = build_report(exploration, reached(exploration), Findings(races_complete=False, starvation_complete=False))

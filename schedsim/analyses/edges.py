@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .explorer import Exploration
-from .program import Instruction, Program
+from ..engine.explorer import Exploration
+from ..engine.program import Instruction, Program
 
 LOCK_KINDS = ("Lock", "RLock")  # the primitives with an owner
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .findings import EXPLANATIONS
-from .replay import replay_command
+from ..analyses.findings import EXPLANATIONS
+from ..engine.replay import replay_command
 from .wording import schedule_text
 
 TITLES = {

@@ -13,13 +13,13 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from .analysis import INFINITE, Outcome
-from .limits import DEFAULT_BOUNDS
-from .program import STATEMENT
+from ..analyses.analysis import INFINITE, Outcome
+from ..limits import DEFAULT_BOUNDS
+from ..engine.program import STATEMENT
 from .render import STATUS_WORDS, run_text
-from .replay import Run, replay_command
+from ..engine.replay import Run, replay_command
 from .report import count_json, outcome_json, shared_json
-from .sampling import UNFINISHED, Plan, RunResult, Sample, Seen
+from ..sampling import UNFINISHED, Plan, RunResult, Sample, Seen
 from .wording import output_text, plural, schedule_text, short_fraction, step_mode_lines
 
 

@@ -24,7 +24,7 @@ import sys
 import threading
 import time
 
-NEW, DONE = -1, -2  # as in schedsim.program
+NEW, DONE = -1, -2  # as in schedsim.engine.program
 
 
 class Abort(BaseException):

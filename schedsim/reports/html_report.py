@@ -8,7 +8,7 @@ computes a step of its own and cannot disagree with `explore`. Graphs larger
 than EMBED_LIMIT states are embedded only along the outcomes' and findings'
 schedules, and the page says so.
 
-The CSS and the script are files under schedsim/templates/, inlined into
+The CSS and the script are files under schedsim/reports/templates/, inlined into
 the page; a Content-Security-Policy of `default-src 'none'` keeps the page
 from asking the network for anything.
 """
@@ -19,14 +19,14 @@ import json
 from importlib import resources
 from typing import Any
 
-from .explorer import Exploration, moves
-from .program import DONE, Program
+from ..engine.explorer import Exploration, moves
+from ..engine.program import DONE, Program
 from .render import explore_text
-from .replay import replay
+from ..engine.replay import replay
 from .report import run_json
-from .sampling import SampleError, SampleOptions, single_run
-from .semantics import DEADLOCK, State, current_instruction, runnable, status, waiting_for
-from .values import show
+from ..sampling import SampleError, SampleOptions, single_run
+from ..engine.semantics import DEADLOCK, State, current_instruction, runnable, status, waiting_for
+from ..engine.values import show
 
 EMBED_LIMIT = 20_000  # states embedded whole; beyond, only the nodes on the schedules the report names
 DRAW_LIMIT = 400      # states drawn whole; beyond, only the nodes on those schedules
@@ -88,7 +88,7 @@ def notebook_html(exploration: Exploration, report: dict[str, Any], height: int 
 
 
 def _template(name: str) -> str:
-    return resources.files("schedsim").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("schedsim.reports").joinpath("templates", name).read_text(encoding="utf-8")
 
 
 def _escape(text: str) -> str:

@@ -30,12 +30,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import program as p
+from ..engine import program as p
 from .edges import Moves, Site, site
-from .explorer import Exploration, path_to
+from ..engine.explorer import Exploration, path_to
 from .graphs import components, sources, strong_labels
-from .limits import DEFAULT_BOUNDS, Bounds
-from .semantics import waiting_for
+from ..limits import DEFAULT_BOUNDS, Bounds
+from ..engine.semantics import waiting_for
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import networkx as nx
 
-from .explorer import Exploration, moves, path_to
-from .limits import PICTURE_LIMIT
-from .program import DONE, NEW, UNSET
-from .semantics import State, current_instruction, status
-from .values import show
+from ..engine.explorer import Exploration, moves, path_to
+from ..limits import PICTURE_LIMIT
+from ..engine.program import DONE, NEW, UNSET
+from ..engine.semantics import State, current_instruction, status
+from ..engine.values import show
 from .wording import code_text, plural
 
 FORMATS = {".dot": "dot", ".gv": "dot", ".graphml": "graphml", ".json": "json"}

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable
 
-from .explorer import Exploration
+from ..engine.explorer import Exploration
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Callable
 
-from . import program as p
+from ..engine import program as p
 from .edges import LOCK_KINDS, Moves, Site, site
-from .explorer import Exploration, gc_paused, names_at, real_run
-from .program import DONE, Program
-from .limits import DEFAULT_BOUNDS, Bounds
+from ..engine.explorer import Exploration, gc_paused, names_at, real_run
+from ..engine.program import DONE, Program
+from ..limits import DEFAULT_BOUNDS, Bounds
 from .races import Race, find_races
-from .semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status
+from ..engine.semantics import DEADLOCK, FINISHED, State, lock_owner, lock_wanted, status
 
 if TYPE_CHECKING:
     from .liveness import Starvation

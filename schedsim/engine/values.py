@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from .program import Unset
-from .limits import DEFAULT_BOUNDS
+from ..limits import DEFAULT_BOUNDS
 
 NAN = math.nan  # every NaN a step makes is this one object, so equal runs give equal states
 

@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from . import program as p
-from .errors import ScenarioError
-from .limits import DEFAULT_BOUNDS
+from ..errors import ScenarioError
+from ..limits import DEFAULT_BOUNDS
 from .expressions import BINARY, BUILTINS, compile_expression, unsupported
-from .scenario import Scenario, ThreadSpec
+from ..frontends.scenario import Scenario, ThreadSpec
 
 
 def compile_scenario(scenario: Scenario, steps: str = p.STATEMENT) -> p.Program:

@@ -26,7 +26,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Callable
 
 from .interrupts import deferred
-from .limits import DEFAULT_BOUNDS
+from ..limits import DEFAULT_BOUNDS
 from .program import Program, Start, Unset
 from .semantics import State, initial_state, runnable, step
 from .symmetry import Canon, Frame, Symmetry, erased

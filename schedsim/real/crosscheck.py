@@ -26,20 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from . import realrun
-from .frontends import pyrun
-from .analysis import Analysis, Outcome, analyse
-from .compiler import with_steps
-from .explorer import INTERRUPTED, Exploration, explore
-from .limits import CROSSCHECK_RUNS, DEFAULT_BOUNDS
-from .program import DONE, NEW, STATEMENT, Program
+from ..frontends import pyrun
+from ..analyses.analysis import Analysis, Outcome, analyse
+from ..engine.compiler import with_steps
+from ..engine.explorer import INTERRUPTED, Exploration, explore
+from ..limits import CROSSCHECK_RUNS, DEFAULT_BOUNDS
+from ..engine.program import DONE, NEW, STATEMENT, Program
 from .pyexport import ExportError, Limits, export_python
 from .realrun import Timeouts
-from .replay import Run, replay
-from .report import outcome_json, shared_json
-from .sampling import run_once, run_seed
-from .scenario import Scenario
-from .semantics import DEADLOCK, State, initial_state, step
-from .strategies.randomwalk import RandomWalk
+from ..engine.replay import Run, replay
+from ..reports.report import outcome_json, shared_json
+from ..sampling import run_once, run_seed
+from ..frontends.scenario import Scenario
+from ..engine.semantics import DEADLOCK, State, initial_state, step
+from ..strategies.randomwalk import RandomWalk
 
 AGREE, MISMATCH, INCOMPLETE = "agree", "mismatch", "incomplete"
 DEFAULT_RUNS = CROSSCHECK_RUNS

@@ -51,9 +51,9 @@ from dataclasses import dataclass
 
 from .dependence import Dependence
 from .explorer import INTERRUPTED, LIMIT, PROGRESS_EVERY, Exploration, Progress, StateIndex, gc_paused, state_key
-from .graphs import components
+from ..analyses.graphs import components
 from .interrupts import deferred
-from .limits import DEFAULT_BOUNDS
+from ..limits import DEFAULT_BOUNDS
 from .program import Join, Program
 from .semantics import State, current_instruction, initial_state, runnable, step
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import yaml
 
-from .errors import ScenarioError
-from .limits import DEFAULT_BOUNDS
-from .values import from_yaml
+from ..errors import ScenarioError
+from ..limits import DEFAULT_BOUNDS
+from ..engine.values import from_yaml
 
 # The built-ins that thread bodies can call, and that the exported program
 # calls: a scenario name equal to one would hide it in real Python.
@@ -92,7 +92,7 @@ def load(path: str | Path) -> Scenario:
     path = Path(path)
     text = read_text(path)
     if path.suffix == ".py":
-        from .frontends.python import parse_python  # the frontend builds on this module's types
+        from .python import parse_python  # the frontend builds on this module's types
         return parse_python(text, str(path))
     return parse(text, str(path))
 

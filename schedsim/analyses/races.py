@@ -48,12 +48,12 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from . import program as p
+from ..engine import program as p
 from .edges import LOCK_KINDS, Moves, Site
-from .explorer import Exploration, follow, path_to
-from .limits import DEFAULT_BOUNDS
-from .program import DONE, Program
-from .semantics import State, Sync, lock_owner, renamed, sync_effects, written_element
+from ..engine.explorer import Exploration, follow, path_to
+from ..limits import DEFAULT_BOUNDS
+from ..engine.program import DONE, Program
+from ..engine.semantics import State, Sync, lock_owner, renamed, sync_effects, written_element
 
 # How a step touches a variable; an int >= 0 is a write of that list element.
 READ, WRITE, APPEND = -3, -2, -1
