@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import assume, given, settings
 
 from conftest import invoke, program_of, write_scenario
@@ -191,3 +192,84 @@ def test_the_python_api_reduces_by_default_and_can_explore_every_state(tmp_path)
     reduced, full = schedsim.explore(path), schedsim.explore(path, symmetry=False)
     assert len(reduced.exploration.states) == 299 and len(full.exploration.states) == 1394
     assert _table(reduced.analysis) == _table(full.analysis)
+
+
+PRIMITIVE_COPIES = {
+    "condition waiters, one notify (deadlocks name who waits)": """
+    shared: {ready: false, n: 0}
+    conditions: {C: null}
+    threads:
+      W:
+        count: 3
+        code: |
+          with C:
+              while not ready:
+                  C.wait()
+              n += 1
+      S: |
+        with C:
+            ready = True
+            C.notify()
+""",
+    "a barrier of three copies": """
+    shared: {x: 0}
+    barriers: {B: 3}
+    threads:
+      W:
+        count: 3
+        code: |
+          x += 1
+          B.wait()
+          assert x == 3
+""",
+    "an RLock taken twice, then a semaphore": """
+    shared: {x: 0}
+    rlocks: [R]
+    semaphores: {S: 1}
+    threads:
+      W:
+        count: 3
+        code: |
+          with R:
+              with R:
+                  a = x
+          S.acquire()
+          x = a + 1
+""",
+    "producers and consumers through a queue and an event": """
+    shared: {got: 0}
+    queues: {Q: 2}
+    events: [E]
+    threads:
+      P:
+        count: 2
+        code: |
+          Q.put(1)
+          E.set()
+      C:
+        count: 2
+        code: |
+          E.wait()
+          v = Q.get()
+          got += v
+""",
+}
+
+
+ALIKE = {"producers and consumers through a queue and an event": ((0, 1), (2, 3))}  # the others: ((0, 1, 2),)
+
+
+@pytest.mark.parametrize("name", list(PRIMITIVE_COPIES))
+def test_copies_that_use_each_kind_of_primitive_reduce_to_the_full_graphs_answer(name):
+    """The primitives that name threads (owners, waiters, a barrier's arrivals) follow each renaming."""
+    program = program_of(PRIMITIVE_COPIES[name])
+    full, reduced = explore(program, symmetry=False), explore(program)
+    assert reduced.symmetry.classes == ALIKE.get(name, ((0, 1, 2),)) and len(reduced.states) < len(full.states)
+    assert full_size(reduced) == (len(full.states), full.transitions)
+    full_analysis, reduced_analysis = analyse(full), analyse(reduced)
+    assert _table(reduced_analysis) == _table(full_analysis)
+    assert reduced_analysis.deadlock_states == full_analysis.deadlock_states
+    for outcome in reduced_analysis.outcomes:
+        run = replay(program, list(outcome.schedule))
+        assert outcome_key(program, run.final) == Exact((outcome.status, outcome.final, outcome.output, outcome.message))
+    assert _race_lines(find(reduced)) == _race_lines(find(full))

@@ -88,12 +88,20 @@ def _likeness(thread: p.ThreadProgram) -> tuple:
     text, jumps and accesses (two copies of one body compile alike).
     """
     code = tuple((type(instr).__name__, instr.line, instr.text, instr.action, instr.next, instr.accesses, instr.clear,
-                  tuple(getattr(instr, name) for name in getattr(instr, "__slots__", ())
-                        if not callable(getattr(instr, name))))
+                  tuple(_shape(getattr(instr, name)) for name in getattr(instr, "__slots__", ())))
                  for instr in thread.code)
     initial = tuple(None if slot in thread.unused_slots else value for slot, value in enumerate(thread.initial_locals))
     return (code, thread.local_names, initial, thread.daemon, thread.first_line, thread.forever,
             tuple(sorted(thread.unused_slots)))
+
+
+def _shape(value):
+    """An instruction's field with every closure in it left out (one line's text compiles to one closure)."""
+    if callable(value):
+        return "<expression>"
+    if isinstance(value, tuple):
+        return tuple(_shape(item) for item in value)
+    return value
 
 
 class Canon:
