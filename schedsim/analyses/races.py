@@ -54,6 +54,7 @@ from ..engine.explorer import Exploration, follow, path_to
 from ..limits import DEFAULT_BOUNDS
 from ..engine.program import DONE, Program
 from ..engine.semantics import State, Sync, lock_owner, renamed, sync_effects, written_element
+from ..engine.symmetry import inverse
 
 # How a step touches a variable; an int >= 0 is a write of that list element.
 READ, WRITE, APPEND = -3, -2, -1
@@ -336,10 +337,7 @@ class _Search:
         if self.plain and state.fault is None:  # nothing but the threads' places to put back
             threads = state.threads
             return State(tuple([threads[new] for new in mapping]), state.shared, state.prims, state.output)
-        back = [0] * len(mapping)
-        for old, new in enumerate(mapping):
-            back[new] = old
-        return renamed(self.program, state, tuple(back))
+        return renamed(self.program, state, inverse(mapping))
 
     def relabel(self, knowers: frozenset, owner: int, edge: int) -> tuple[frozenset, int]:
         """Who knows, and who made the access, as the step's target numbers its threads (symmetry)."""

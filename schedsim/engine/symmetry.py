@@ -127,11 +127,10 @@ class Canon:
 
     def __call__(self, state: State) -> tuple[State, tuple[int, ...] | None]:
         """(representative, mapping old thread -> new thread), the mapping None when the state is one."""
-        threads, numbers, key = state.threads, self.numbers, self.key
         mapping = None
         ties = False
         for members in self.classes:
-            ranks = [numbers.setdefault(key(threads[tid]), len(numbers)) for tid in members]
+            ranks = self._ranks(state.threads, members)
             if len(set(ranks)) < len(ranks):
                 ties = True
             if any(ranks[i] > ranks[i + 1] for i in range(len(ranks) - 1)):
@@ -148,10 +147,14 @@ class Canon:
                 mapping = tuple(extra) if mapping is None else tuple(extra[new] for new in mapping)
         return state, None if mapping is None else tuple(mapping)
 
+    def _ranks(self, threads: tuple, members: tuple[int, ...]) -> list[int]:
+        """Each member's part's number, given on first sight: the canonical order sorts by it."""
+        numbers, key = self.numbers, self.key
+        return [numbers.setdefault(key(threads[tid]), len(numbers)) for tid in members]
+
     def begin(self, parent: State) -> None:
         """Get ready for the successors of a representative: its threads' ranks, class by class."""
-        numbers, key, threads = self.numbers, self.key, parent.threads
-        self.ranks = [[numbers.setdefault(key(threads[tid]), len(numbers)) for tid in members] for members in self.classes]
+        self.ranks = [self._ranks(parent.threads, members) for members in self.classes]
         self.tied = any(len(set(ranks)) < len(ranks) for ranks in self.ranks)
 
     def successor(self, state: State, tid: int) -> tuple[State, tuple[int, ...] | None]:
@@ -167,7 +170,7 @@ class Canon:
             return self(state) if careful and self.tied else (state, None)
         number, position = where
         ranks = self.ranks[number]
-        rank = self.numbers.setdefault(self.key(state.threads[tid]), len(self.numbers))
+        rank = self.numbers.setdefault(self.key(state.threads[tid]), len(self.numbers))  # _ranks, inline: per step
         others = ranks[:position] + ranks[position + 1:]
         if careful and (self.tied or rank in others):
             return self(state)
@@ -192,10 +195,7 @@ class Canon:
         step = 1 if place < position else -1
         for index in range(place, position, step):
             mapping[members[index]] = members[index + step]
-        order = [0] * self.threads
-        for old, new in enumerate(mapping):
-            order[new] = old
-        return tuple(mapping), tuple(order)
+        return tuple(mapping), inverse(mapping)
 
     def _break_ties(self, state: State) -> tuple[State, tuple[int, ...] | None]:
         """Among renamings of threads whose parts are equal, the one whose primitives and fault name the
@@ -246,6 +246,14 @@ def _tie_renamings(program: p.Program, classes: tuple, state: State, onto_all: b
                     mapping[old] = new
         result.append(tuple(mapping))
     return result
+
+
+def inverse(mapping) -> tuple[int, ...]:
+    """The renaming that undoes `mapping`: the old number of each new thread."""
+    back = [0] * len(mapping)
+    for old, new in enumerate(mapping):
+        back[new] = old
+    return tuple(back)
 
 
 def erased(program: p.Program, symmetry: Symmetry, state: State) -> State:
